@@ -1,0 +1,1 @@
+"""Command-line program: ``pdesym <command>``; see :mod:`pdesym.cli.app`."""

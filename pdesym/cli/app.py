@@ -1,0 +1,48 @@
+"""The ``pdesym`` program: a root typer app that each command module registers itself on."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from pdesym import __version__
+from pdesym.cli.output import console, settings
+
+app = typer.Typer(
+    name="pdesym",
+    help="Find, prove and use the Lie point symmetries of PDEs and of data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+#: Command modules, each with ``register(app)``; the order is the order of ``pdesym --help``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"pdesym {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or tables; results only."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Find, prove and use the Lie point symmetries of PDEs and of data."""
+    settings.debug = settings.debug or debug
+    settings.quiet = quiet
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,21 @@
+"""Shared test set-up: float64 everywhere, a fixed torch thread count, CLI runner."""
+
+import pytest
+import torch
+
+torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture
+def cli():
+    """Invoke ``pdesym`` in-process: ``cli("generate", "kdv", ...)`` -> click Result."""
+    from typer.testing import CliRunner
+
+    from pdesym.cli.app import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, **kwargs):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False, **kwargs)
+
+    return invoke
