@@ -92,6 +92,11 @@ def test_shapes_dtype_and_parameter_count():
     assert model.parameter_count() == expected
     with pytest.raises(PdesymError, match="expects u of shape"):
         model(u[:, :4], dx, dt)
+    # per-sample spacings reach the network as constant channels (how scalings stay visible)
+    varied = torch.linspace(0.1, 0.7, 7, dtype=torch.float64)
+    channels = model.input_channels(u, varied, 2 * varied)
+    assert torch.equal(channels[:, 5], varied[:, None].expand(-1, 32))
+    assert torch.equal(channels[:, 6], 2 * varied[:, None].expand(-1, 32))
 
 
 def test_device_handling():
@@ -154,6 +159,27 @@ def test_architecture_commutes_with_grid_shifts_unless_it_sees_x():
         with torch.no_grad():
             gap = float((model(u.roll(5, -1), d, d) - model(u, d, d).roll(5, -1)).abs().max())
         assert (gap < 1e-13) if equivariant else (gap > 1e-4), (channels, gap)
+
+
+def test_records_from_solvers_and_files_become_trajectories(tmp_path):
+    """Any record with u and (x, t) or (dx, dt) is read; an h5py dataset is loaded; spacings agree."""
+    from types import SimpleNamespace
+
+    import h5py
+
+    from pdesym.operators import as_trajectories
+
+    data = mode_sum(3, nt=7, nx=16, c=1.0)
+    from_grids = as_trajectories(SimpleNamespace(u=data.u, x=data.x[0], t=data.t))  # shared x, per-row t
+    assert torch.allclose(from_grids.dx, torch.full((3,), L / 16, dtype=torch.float64), rtol=1e-15)
+    assert torch.allclose(from_grids.dt, torch.full((3,), 0.1, dtype=torch.float64), rtol=1e-14)
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        f["u"] = data.u.numpy()
+        lazy = as_trajectories(SimpleNamespace(u=f["u"], x=None, t=None, dx=data.dx.numpy(), dt=0.1))
+        assert torch.equal(lazy.u, data.u) and torch.equal(lazy.dx, data.dx)
+        assert lazy.first.tolist() == [0, 0, 0] and lazy.stop.tolist() == [7, 7, 7]
+    with pytest.raises(PdesymError, match="Cannot read trajectories from a dict"):
+        as_trajectories({"u": data.u})
 
 
 # --------------------------------------------------------------------------- augmentation

@@ -133,8 +133,13 @@ def sample_window_starts(batch: Trajectories, config: FNOConfig, pushforward: in
     and for ``window_starts = "aligned"`` also ``s = time_window (mod time_future)``.
     """
     tw, tf = config.time_window, config.time_future
-    first = batch.first.cpu()
-    last = batch.stop.cpu() - tw - (1 + pushforward) * tf  # last admissible start
+    first, stop = batch.first.cpu(), batch.stop.cpu()
+    if bool((first < 0).any() or (stop > batch.nt).any()):
+        raise PdesymError(
+            f"Trajectories.first and .stop must lie in [0, nt = {batch.nt}], got first >= {int(first.min())} "
+            f"and stop <= {int(stop.max())}."
+        )
+    last = stop - tw - (1 + pushforward) * tf  # last admissible start
     if config.window_starts == "aligned":
         phase = tw % tf
         lo = torch.div(first - phase + tf - 1, tf, rounding_mode="floor")
@@ -210,7 +215,9 @@ def train_operator(
         if valid_data.nx != data.nx:
             raise PdesymError(f"Validation data have nx = {valid_data.nx} but training data nx = {data.nx}; use one grid.")
     fingerprint = _fingerprint(data)
-    data = data.to(device, dtype)
+    # Trajectories stay in float64 so that augmentations (flows, resampling) work at full
+    # precision; only the windows fed to the network are cast to its dtype.
+    data = data.to(device, torch.float64)
 
     model = FNO1d(config, generator=torch.Generator().manual_seed(seed)).to(device=device, dtype=dtype)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -282,8 +289,8 @@ def train_operator(
                         raise PdesymError(f"The augmentation must return Trajectories of the batch's shape, got {got}.")
                 pushforward = int(torch.randint(max_unroll + 1, (1,), generator=generator))
                 starts = sample_window_starts(batch, config, pushforward, generator)
-                inputs = cut_windows(batch.u, starts, tw)
-                targets = cut_windows(batch.u, starts + tw + pushforward * tf, tf)
+                inputs = cut_windows(batch.u, starts, tw).to(dtype)
+                targets = cut_windows(batch.u, starts + tw + pushforward * tf, tf).to(dtype)
                 if pushforward:
                     with torch.no_grad():
                         for _ in range(pushforward):

@@ -91,6 +91,30 @@ class Trajectories:
             sample=torch.arange(n, dtype=torch.int64, device=device),
         )
 
+    @classmethod
+    def from_spacing(cls, u: Any, dx: Any, dt: Any, *, x0: Any = 0.0, t0: Any = 0.0) -> "Trajectories":
+        """Build the record from samples ``u`` (N, nt, nx) and spacings (scalars or (N,) arrays)."""
+        u_t = _as_tensor(u, "u")
+        if u_t.ndim != 3:
+            raise PdesymError(f"u must have shape (N, nt, nx), got {tuple(u_t.shape)}.")
+        n, nt, nx = u_t.shape
+        values = {}
+        for name, value in (("dx", dx), ("dt", dt), ("x0", x0), ("t0", t0)):
+            v = _as_tensor(value, name).to(device=u_t.device, dtype=u_t.dtype).reshape(-1)
+            if v.numel() == 1:
+                v = v.expand(n)
+            if v.shape != (n,):
+                raise PdesymError(f"{name} must be a number or hold one value per trajectory ({n}), got {v.numel()}.")
+            values[name] = v.clone()
+        if not bool((values["dx"] > 0).all() and (values["dt"] > 0).all()):
+            raise PdesymError("dx and dt must be positive for every trajectory.")
+        return cls(
+            u=u_t, **values,
+            first=torch.zeros(n, dtype=torch.int64, device=u_t.device),
+            stop=torch.full((n,), nt, dtype=torch.int64, device=u_t.device),
+            sample=torch.arange(n, dtype=torch.int64, device=u_t.device),
+        )
+
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
         return int(self.u.shape[0])
@@ -140,16 +164,27 @@ class Trajectories:
 def as_trajectories(data: Any) -> Trajectories:
     """Turn ``data`` into :class:`Trajectories`.
 
-    Accepts a :class:`Trajectories` (returned as is) or any record with attributes ``u``, ``x``
-    and ``t`` (the solvers' ``TrajectoryBatch``, a dataset read from HDF5), whose grids may be
-    shared (1-D) or per trajectory (2-D).
+    Accepts a :class:`Trajectories` (returned as is) or any record with an attribute ``u``
+    (tensor, array or h5py dataset) and either the grids ``x`` and ``t`` (shared, 1-D, or per
+    trajectory, 2-D) or the spacings ``dx`` and ``dt``: the solvers' ``TrajectoryBatch``, a split
+    read by :mod:`pdesym.datasets`.
     """
     if isinstance(data, Trajectories):
         return data
-    if all(hasattr(data, name) for name in ("u", "x", "t")):
-        return Trajectories.from_grid(data.u, data.x, data.t)
+    get = lambda name: getattr(data, name, None)  # noqa: E731 - records may lack any of them
+    if get("u") is not None:
+        u = get("u")
+        if not isinstance(u, (torch.Tensor, np.ndarray)) and hasattr(u, "shape"):
+            u = np.asarray(u[...])  # a lazy h5py dataset: read it
+        if get("x") is not None and get("t") is not None:
+            return Trajectories.from_grid(u, get("x"), get("t"))
+        if get("dx") is not None and get("dt") is not None:
+            x0 = get("x")[..., 0] if get("x") is not None else 0.0
+            t0 = get("t")[..., 0] if get("t") is not None else 0.0
+            return Trajectories.from_spacing(u, get("dx"), get("dt"), x0=x0, t0=t0)
     raise PdesymError(
-        f"Cannot read trajectories from a {type(data).__name__}; give a Trajectories or a record with u, x and t."
+        f"Cannot read trajectories from a {type(data).__name__}; give a Trajectories or a record with u and "
+        "either x and t or dx and dt."
     )
 
 
