@@ -7,8 +7,12 @@ The ratio column is pdesym steps/s over baseline steps/s. A second table measure
 ``train_operator`` loop (window cutting, RandomTranslation augmentation, AdamW) against bare
 model steps, i.e. the overhead of the training machinery.
 
-    python benchmarks/bench_fno.py            # full table (a few minutes on 2 cores)
-    python benchmarks/bench_fno.py --quick    # small sizes only
+    python benchmarks/bench_fno.py --threads 1           # full table (about 2 minutes)
+    python benchmarks/bench_fno.py --quick --threads 2   # small sizes only, two threads
+
+On a CPU shared with other jobs use one thread: measured on the project's loaded 2-core machine,
+two intra-op threads made the cpu-small step 10-100x slower (thread-pool spin-waiting), and the
+rate varied by 10x between repeats.
 """
 
 from __future__ import annotations

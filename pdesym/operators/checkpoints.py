@@ -67,7 +67,9 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged or foreign file
-        raise PdesymError(f"Cannot read the checkpoint {path} ({type(exc).__name__}); it is damaged or not a pdesym checkpoint.") from exc
+        raise PdesymError(
+            f"Cannot read the checkpoint {path} ({type(exc).__name__}); it is damaged or not a pdesym checkpoint."
+        ) from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise PdesymError(f"{path} is not a pdesym FNO checkpoint (expected format {CHECKPOINT_FORMAT}).")
     return state

@@ -25,7 +25,7 @@ import torch
 
 from pdesym.errors import PdesymError
 from pdesym.operators.fno import FNO1d
-from pdesym.operators.trajectories import Trajectories, as_trajectories
+from pdesym.operators.trajectories import as_trajectories
 
 __all__ = ["RolloutMetrics", "evaluate_rollout", "normalised_squared_error", "rollout"]
 

@@ -12,9 +12,9 @@ One optimisation step (the LPSDA / Ko et al. protocol, see :mod:`pdesym.operator
    on ``sum_(n, x) (prediction - truth)^2`` (mean over the batch) for the next ``time_future``
    snapshots.
 
-All random draws (model initialisation aside, which has its own generator) come from one CPU
-``torch.Generator`` seeded with ``seed``: the shuffles, the windows, the pushforward depths and the
-augmentation's group parameters. Its state is saved in every checkpoint, so ``resume=True``
+All random draws (model initialisation aside, which has its own generator seeded ``2 seed``) come
+from one CPU ``torch.Generator`` seeded ``2 seed + 1``: the shuffles, the windows, the pushforward
+depths and the augmentation's group parameters. Its state is saved in every checkpoint, so ``resume=True``
 continues to exactly the numbers of an uninterrupted run.
 """
 
@@ -69,7 +69,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise PdesymError(f"Device {device!s} was asked for but CUDA is not available here; use device='cpu' or 'auto'.")
+        raise PdesymError(
+            f"Device {device!s} was asked for but CUDA is not available here; use device='cpu' or 'auto'."
+        )
     return resolved
 
 
@@ -186,7 +188,8 @@ def train_operator(
 ) -> TrainedOperator:
     """Train an :class:`FNO1d` on ``train`` trajectories by the protocol of the module docstring.
 
-    ``train`` and ``valid``: a :class:`Trajectories` or a record with ``u`` (N, nt, nx), ``x``, ``t``.
+    ``train`` and ``valid``: a :class:`Trajectories` or a record with ``u`` (N, nt, nx) and ``x``,
+    ``t`` or ``dx``, ``dt`` (see :func:`pdesym.operators.as_trajectories`).
     ``augment``: applied to every training batch of whole trajectories before windows are cut
     (``None``: no augmentation; :class:`pdesym.operators.RandomTranslation` is the built-in one).
     ``checkpoint``: a ``.pt`` path written every ``checkpoint_every`` epochs and at the end, with a
@@ -213,17 +216,21 @@ def train_operator(
         if len(valid_data) == 0:
             raise PdesymError("The validation data hold no trajectories; give at least one or pass valid=None.")
         if valid_data.nx != data.nx:
-            raise PdesymError(f"Validation data have nx = {valid_data.nx} but training data nx = {data.nx}; use one grid.")
+            raise PdesymError(
+                f"Validation data have nx = {valid_data.nx} but training data nx = {data.nx}; use one grid."
+            )
     fingerprint = _fingerprint(data)
     # Trajectories stay in float64 so that augmentations (flows, resampling) work at full
     # precision; only the windows fed to the network are cast to its dtype.
     data = data.to(device, torch.float64)
 
-    model = FNO1d(config, generator=torch.Generator().manual_seed(seed)).to(device=device, dtype=dtype)
+    # Two independent streams from one seed: 2*seed draws the initial network, 2*seed + 1 every
+    # training choice (so changing the data or the augmentation never changes the initial model).
+    model = FNO1d(config, generator=torch.Generator().manual_seed(2 * seed)).to(device=device, dtype=dtype)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.lr_milestones),
                                                      gamma=config.lr_decay)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(2 * seed + 1)
     history: list[EpochRecord] = []
     best: dict[str, Any] = {"epoch": -1, "nmse": math.inf, "model": None}
     start_epoch = 0
@@ -237,11 +244,17 @@ def train_operator(
         state = read_checkpoint(path)
         saved = FNOConfig.from_dict(state["config"])
         if saved != config:
-            raise PdesymError(f"The checkpoint {path} was written with a different FNOConfig; resume with the same config.")
+            raise PdesymError(
+                f"The checkpoint {path} was written with a different FNOConfig; resume with the same config."
+            )
         if state["seed"] != seed:
-            raise PdesymError(f"The checkpoint {path} was written with seed {state['seed']}, not {seed}; resume with the same seed.")
+            raise PdesymError(
+                f"The checkpoint {path} was written with seed {state['seed']}, not {seed}; resume with the same seed."
+            )
         if state["data"] != fingerprint:
-            raise PdesymError(f"The checkpoint {path} was trained on different data; resume with the same training set.")
+            raise PdesymError(
+                f"The checkpoint {path} was trained on different data; resume with the same training set."
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -281,10 +294,11 @@ def train_operator(
         for pass_index in range(config.passes_per_epoch):
             order = torch.randperm(n, generator=generator)
             for lo in range(0, n, config.batch_size):
-                batch = data.select(order[lo:lo + config.batch_size])
+                index = order[lo:lo + config.batch_size]
+                batch = data.select(index)
                 if augment is not None:
                     batch = augment(batch, generator)
-                    if not isinstance(batch, Trajectories) or batch.u.shape != (len(order[lo:lo + config.batch_size]), data.nt, data.nx):
+                    if not isinstance(batch, Trajectories) or batch.u.shape != (len(index), data.nt, data.nx):
                         got = tuple(batch.u.shape) if isinstance(batch, Trajectories) else type(batch).__name__
                         raise PdesymError(f"The augmentation must return Trajectories of the batch's shape, got {got}.")
                 pushforward = int(torch.randint(max_unroll + 1, (1,), generator=generator))

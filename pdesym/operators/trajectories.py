@@ -58,7 +58,9 @@ class Trajectories:
                 got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
                 raise PdesymError(f"Trajectories.{name} must be a tensor of shape ({b},), got {got}.")
             if value.device != u.device:
-                raise PdesymError(f"Trajectories.{name} is on {value.device} but u is on {u.device}; move both together.")
+                raise PdesymError(
+                    f"Trajectories.{name} is on {value.device} but u is on {u.device}; move both together."
+                )
         for name in ("first", "stop", "sample"):
             if getattr(self, name).dtype != torch.int64:
                 raise PdesymError(f"Trajectories.{name} must hold int64 indices, got {getattr(self, name).dtype}.")
@@ -218,6 +220,7 @@ def _uniform_axis(values: Any, n: int, size: int, name: str, like: torch.Tensor)
     deviation = (torch.diff(axis, dim=1) - step[:, None]).abs().max()
     if float(deviation) > _UNIFORM_RTOL * float(step.abs().max()):
         raise PdesymError(
-            f"{name} is not uniformly spaced (spacings differ by {float(deviation):.3g}); resample it onto a uniform grid."
+            f"{name} is not uniformly spaced (spacings differ by {float(deviation):.3g}); "
+            "resample it onto a uniform grid."
         )
     return axis[:, 0].clone(), step

@@ -32,7 +32,8 @@ def translate(u: torch.Tensor, shift: torch.Tensor, length: torch.Tensor) -> tor
     nx = u.shape[-1]
     if shift.shape != (u.shape[0],) or length.shape != (u.shape[0],):
         raise PdesymError(
-            f"translate needs shift and length of shape ({u.shape[0]},), got {tuple(shift.shape)} and {tuple(length.shape)}."
+            f"translate needs shift and length of shape ({u.shape[0]},), "
+            f"got {tuple(shift.shape)} and {tuple(length.shape)}."
         )
     k = torch.arange(nx // 2 + 1, dtype=u.dtype, device=u.device)
     fraction = (shift / length).to(dtype=u.dtype, device=u.device)
