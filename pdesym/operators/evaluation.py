@@ -60,7 +60,7 @@ def rollout(model: FNO1d, window: torch.Tensor, dx: torch.Tensor, dt: torch.Tens
     return torch.cat(predictions, dim=1)[:, :steps]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # tensors inside: compare fields explicitly
 class RolloutMetrics:
     """Per-trajectory rollout and one-step NMSE and their mean and standard deviation.
 
@@ -112,6 +112,8 @@ def evaluate_rollout(model: FNO1d, data: Any, *, start: int | None = None, batch
     ``start`` is the first input snapshot (default ``time_window``, the reference protocol; 0
     starts from the first snapshots). ``batch_size`` trajectories are rolled out at once.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise PdesymError(f"batch_size must be a positive integer, got {batch_size!r}.")
     traj = as_trajectories(data)
     config = model.config
     tw, tf = config.time_window, config.time_future

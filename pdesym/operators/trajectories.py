@@ -28,7 +28,7 @@ __all__ = ["Trajectories", "as_trajectories"]
 _UNIFORM_RTOL = 1e-6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # tensors inside: compare fields explicitly
 class Trajectories:
     """Trajectories ``u[b, n, j] = u_b(t0_b + n dt_b, x0_b + j dx_b)`` of a periodic 1-D field.
 
