@@ -433,6 +433,18 @@ def _complete(state: _State) -> bool:
         i += 1
     # integrability conditions
     new = []
+    # ... with the implicit equations ∂_v F = 0 for the variables v that F does not depend on
+    for e in eqs:
+        name, _ = _leading(e, depends)
+        for v in range(3):
+            if v in depends[name] or not (v in _coeff_vars(e) or v in _vars_of(e, depends)):
+                continue
+            s = {k: tidy_coefficient(c) for k, c in derivative(e, tuple(int(i == v) for i in range(3)), depends).items()}
+            s = {k: c for k, c in s.items() if c != 0}
+            if s:
+                s = _reduce(normalize_equation(s), eqs + new, depends)
+            if s:
+                new.append(s)
     for a in range(len(eqs)):
         for b in range(a + 1, len(eqs)):
             (na, aa), (nb, ab) = _leading(eqs[a], depends), _leading(eqs[b], depends)
@@ -540,7 +552,7 @@ def solve_direct(system: DeterminingSystem) -> DirectSolution:
     name_iter = iter(FAMILY_NAMES + tuple(f"beta{i}" for i in range(2, 50)))
     for names, eqs in families_raw:
         rename = {n: next(name_iter) for n in sorted(names, key=_natural)}
-        funcs = {n: function_symbol(rename[n], state.depends[n]) for n in rename}
+        funcs = {n: sp.Function(rename[n])(*(VARIABLES[v] for v in state.depends[n])) for n in rename}
         comps_ = restrict(funcs)
         if all(x == 0 for x in comps_):
             continue

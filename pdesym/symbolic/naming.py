@@ -52,11 +52,9 @@ def generator_name(field: VectorField) -> str:
             return "scaling of u"
         if not (phi.free_symbols & {U}):
             return "superposition (a solution added to u)"
-    if zero[1] and _within(xi, {t, one}) and _monomials(xi).get(t, 0) != 0:
-        if _const(phi) and not zero[2]:
-            return "Galilean boost"
-        if _within(phi, {(1, 0, 1), (0, 0, 1)}) and _monomials(phi).get((1, 0, 1), 0) != 0:
-            return "Galilean boost"
+    if zero[1] and _within(xi, {t, one}) and _monomials(xi).get(t, 0) != 0 and not zero[2] \
+            and _within(phi, {one, x, u, (1, 0, 1)}):
+        return "Galilean boost"
     if _within(xi, {x, one}) and _within(tau, {t, one}) and _within(phi, {u, one}):
         linear = [_monomials(xi).get(x, 0), _monomials(tau).get(t, 0), _monomials(phi).get(u, 0)]
         if any(c != 0 for c in linear):
@@ -74,6 +72,12 @@ def generator_name(field: VectorField) -> str:
                     return "Lorentz boost (hyperbolic rotation)"
                 if ab.is_negative or (ab.is_nonpositive and ab.free_symbols):
                     return "rotation"
+    if zero[1] and _within(xi, {u}) and _within(phi, {x}) and not zero[0] and not zero[2]:
+        ab = _monomials(xi)[u] * _monomials(phi)[x]
+        if ab.is_negative or (ab.is_nonpositive and ab.free_symbols):
+            return "rotation in (x, u)"
+        if ab.is_positive or (ab.is_nonnegative and ab.free_symbols):
+            return "hyperbolic rotation in (x, u)"
     if zero[1] and not zero[0] and xi.free_symbols & set(_VARS) <= {T} and phi.free_symbols & set(_VARS) <= {T} \
             and not zero[2]:
         return "generalized Galilean boost"
