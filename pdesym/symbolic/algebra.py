@@ -30,6 +30,7 @@ import sympy as sp
 import torch
 from sympy.polys.constructor import construct_domain
 from sympy.polys.matrices import DomainMatrix
+from sympy.simplify.fu import TR8
 
 from pdesym.equations import T, U, X
 from pdesym.errors import PdesymError
@@ -93,10 +94,23 @@ def _has_power_of_sum(expr: sp.Expr) -> bool:
                and not (a.exp.is_Integer and a.exp > 0) for a in sp.preorder_traversal(expr))
 
 
+def _linear_in_functions(expr: sp.Expr) -> sp.Expr:
+    """Products and powers of sin/cos as sums of sin(kt), cos(kt) (sin² + cos² = 1 shows);
+    sinh, cosh, tanh as exponentials."""
+    if expr.has(sp.sinh, sp.cosh, sp.tanh):
+        expr = expr.replace(sp.sinh, lambda a: (sp.exp(a) - sp.exp(-a)) / 2)
+        expr = expr.replace(sp.cosh, lambda a: (sp.exp(a) + sp.exp(-a)) / 2)
+        expr = expr.replace(sp.tanh, lambda a: (sp.exp(a) - sp.exp(-a)) / (sp.exp(a) + sp.exp(-a)))
+    if expr.has(sp.sin, sp.cos):
+        expr = sp.expand(TR8(sp.expand(expr)))
+    return expr
+
+
 def _terms(expr: sp.Expr) -> tuple[sp.Expr, ...]:
     """Additive terms, each a product of a coefficient, powers of x, t, u and powers of
     irreducible sums: the denominator is factored once and not expanded again (sympy's
     ``expand`` would turn (t + 1)^(-3/2) into 1/(t√(t + 1) + √(t + 1)))."""
+    expr = _linear_in_functions(expr)
     if not _has_power_of_sum(expr):
         return sp.Add.make_args(sp.expand(expr))
     num, den = sp.fraction(sp.together(expr))
@@ -171,7 +185,13 @@ def _column_key(col: tuple) -> tuple:
     return (factor != 1, sum(mono), tuple(-e for e in mono), sp.default_sort_key(factor), comp)
 
 
-def _matrix(fields: Sequence[VectorField], columns: list | None = None):
+def _superposition_column(col: tuple) -> bool:
+    """φ-columns free of u: the span of a superposition family β(x, t)∂u."""
+    (mono, factor), comp = col
+    return comp == 2 and mono[2] == 0 and U not in factor.free_symbols
+
+
+def _matrix(fields: Sequence[VectorField], columns: list | None = None, *, last_superposition: bool = False):
     """Rows of coefficients over (function term, component) columns, the columns, and the map
     from power placeholders back to powers (see :func:`normalize_terms`)."""
     comps, back = normalize_terms([function_terms(c) for f in fields for c in f.components])
@@ -185,7 +205,8 @@ def _matrix(fields: Sequence[VectorField], columns: list | None = None):
         rows.append(row)
         cols |= set(row)
     if columns is None:
-        columns = sorted(cols, key=_column_key)
+        columns = sorted(cols, key=(lambda c: (_superposition_column(c), _column_key(c))) if last_superposition
+                         else _column_key)
     elif not cols <= set(columns):
         columns = list(columns) + sorted(cols - set(columns), key=_column_key)
     values = [c for row in rows for c in row.values()]
@@ -245,18 +266,21 @@ def simplest(expr: sp.Expr) -> sp.Expr:
     return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
 
 
-def canonical_basis(fields: Sequence[VectorField]) -> list[VectorField]:
+def canonical_basis(fields: Sequence[VectorField], *, modulo_superposition: bool = False) -> list[VectorField]:
     """The canonical basis of the span of ``fields`` (RREF over a fixed column order, primitive rows).
 
-    Duplicates and linear combinations drop out; the result's length is the dimension.
+    Duplicates and linear combinations drop out; the result's length is the dimension. With
+    ``modulo_superposition`` the columns of u-free φ terms come last and rows made only of them
+    (members β(x, t)∂u of a superposition family, reported separately) are dropped.
     """
     fields = [f for f in fields]
     if not fields:
         return []
-    M, columns, back = _matrix(fields)
+    M, columns, back = _matrix(fields, last_superposition=modulo_superposition)
     R, pivots = M.rref()
     dense = R.to_dense().rep.to_ddm()
-    rows = [_primitive_row(list(dense[i]), M.domain) for i in range(len(pivots))]
+    keep = [i for i, p in enumerate(pivots) if not (modulo_superposition and _superposition_column(columns[p]))]
+    rows = [_primitive_row(list(dense[i]), M.domain) for i in keep]
     return _fields_from_rows(rows, columns, back)
 
 

@@ -522,10 +522,17 @@ def solve_direct(system: DeterminingSystem) -> DirectSolution:
     families_raw = []
     closed = not message
     for names, eqs in comps:
-        if _finite_type(names, eqs, state.depends) and not message:
+        if message:
+            pass
+        elif _finite_type(names, eqs, state.depends):
             closed = False
             message = (f"a finite-dimensional part of the system ({len(eqs)} equations in "
                        f"{', '.join(sorted(names))}) could not be integrated in closed form")
+        elif any(not state.depends[n] for n in names):
+            closed = False
+            message = ("free constants are coupled to an infinite-dimensional family through "
+                       f"{len(eqs)} partial differential equations (an inhomogeneous linear part) that "
+                       "the direct method does not solve")
         families_raw.append((names, eqs))
     for n in sorted(used - in_equations, key=_natural):
         if state.depends[n]:
@@ -549,7 +556,7 @@ def solve_direct(system: DeterminingSystem) -> DirectSolution:
         if any(x != 0 for x in comps_):
             fields.append(VectorField(*comps_))
     families = []
-    name_iter = iter(FAMILY_NAMES + tuple(f"beta{i}" for i in range(2, 50)))
+    name_iter = iter(FAMILY_NAMES + tuple(f"{n}_{i}" for i in range(2, 50) for n in FAMILY_NAMES))
     for names, eqs in families_raw:
         rename = {n: next(name_iter) for n in sorted(names, key=_natural)}
         funcs = {n: sp.Function(rename[n])(*(VARIABLES[v] for v in state.depends[n])) for n in rename}

@@ -45,17 +45,25 @@ def prolong(field: VectorField, equation_or_order: Equation | int) -> dict[sp.Sy
         order = equation_or_order
         if isinstance(order, bool) or not isinstance(order, int) or order < 0:
             raise PdesymError(f"The prolongation order must be an integer >= 0, got {order!r}.")
-    q = characteristic(field)
-    dq: dict[tuple[int, int], sp.Expr] = {(0, 0): q}
-    out: dict[sp.Symbol, sp.Expr] = {U: field.phi}
-    for total in range(1, order + 1):
-        for nt in range(total + 1):
-            nx = total - nt
-            prev, var = ((nx - 1, nt), X) if nx > 0 else ((nx, nt - 1), T)
-            dq[(nx, nt)] = total_derivative(dq[prev], var)
-            value = dq[(nx, nt)] + field.xi * derivative_symbol(nx + 1, nt) + field.tau * derivative_symbol(nx, nt + 1)
-            out[derivative_symbol(nx, nt)] = sp.expand(value)
+    wanted = [(total - nt, nt) for total in range(1, order + 1) for nt in range(total + 1)]
+    out = {U: field.phi}
+    out.update({derivative_symbol(*o): sp.expand(v) for o, v in _coefficients(field, wanted).items()})
     return out
+
+
+def _coefficients(field: VectorField, wanted) -> dict[tuple[int, int], sp.Expr]:
+    """φ^J for the orders J in ``wanted`` only (D_J Q along x-then-t chains, memoised)."""
+    dq: dict[tuple[int, int], sp.Expr] = {(0, 0): characteristic(field)}
+
+    def d(o):
+        if o not in dq:
+            nx, nt = o
+            prev, var = ((nx - 1, nt), X) if nx > 0 else ((nx, nt - 1), T)
+            dq[o] = total_derivative(d(prev), var)
+        return dq[o]
+
+    return {o: d(o) + field.xi * derivative_symbol(o[0] + 1, o[1]) + field.tau * derivative_symbol(o[0], o[1] + 1)
+            for o in wanted}
 
 
 def symmetry_residual(equation: Equation | str, field: VectorField) -> sp.Expr:
@@ -68,8 +76,9 @@ def symmetry_residual(equation: Equation | str, field: VectorField) -> sp.Expr:
     form = SolvedForm.of(eq)
     delta = form.delta
     jets = jet_symbols_of(delta)
-    order = max(sum(derivative_orders(s)) for s in jets)
-    coeffs = prolong(field, order)
+    orders = [derivative_orders(s) for s in jets if s != U]
+    coeffs = {derivative_symbol(*o): v for o, v in _coefficients(field, orders).items()}
+    coeffs[U] = field.phi
     total = field.xi * sp.diff(delta, X) + field.tau * sp.diff(delta, T)
     for s in jets:
         total += coeffs[s] * sp.diff(delta, s)
@@ -77,8 +86,15 @@ def symmetry_residual(equation: Equation | str, field: VectorField) -> sp.Expr:
 
 
 def _is_zero(expr: sp.Expr) -> bool:
+    """Exact zero test: expansion, then function terms over independent functions (powers of
+    sums and trigonometric products normalised), then the numerator, then ``simplify``."""
+    from pdesym.symbolic.algebra import function_terms, normalize_terms
+
     expr = sp.expand(expr)
     if expr == 0:
+        return True
+    (terms,), _ = normalize_terms([function_terms(expr)])
+    if all(sp.expand(c) == 0 for c in terms.values()):
         return True
     num = sp.numer(sp.together(expr))
     if sp.expand(num) == 0:

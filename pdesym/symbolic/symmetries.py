@@ -8,6 +8,7 @@ infinite families, commutator table → :class:`~pdesym.symbolic.result.Symmetry
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Sequence
 
 import sympy as sp
@@ -34,14 +35,13 @@ METHODS = {
 
 
 def superposition_family(equation: Equation) -> Family | None:
-    r"""β(x, t)∂u with β any solution, when the equation is linear and homogeneous in u and its
-    derivatives (:math:`\Delta[u + \varepsilon\beta] = \Delta[u] + \varepsilon\Delta[\beta]`)."""
+    r"""β(x, t)∂u with β any solution of the homogeneous part, when the equation is linear in u
+    and its derivatives: :math:`\Delta[u + \varepsilon\beta] = \Delta[u] + \varepsilon L[\beta]`
+    for :math:`\Delta = L[u] - f(x, t)`."""
     form = SolvedForm.of(equation)
     delta = form.delta
     jets = sorted(jet_symbols_of(delta) | {U}, key=lambda s: s.name)
     if not delta.is_polynomial(*jets) or sp.Poly(delta, *jets).total_degree() != 1:
-        return None
-    if sp.expand(delta.xreplace({s: 0 for s in jets})) != 0:
         return None
     beta = sp.Function("beta")(X, T)
     cond = sp.Integer(0)
@@ -98,6 +98,10 @@ def find_symmetries(equation: Equation | str, *, method: str = "direct", degree:
     fields: list[VectorField]
     if method == "direct":
         sol = solve_direct(system)
+        if sol.closed and verify_generators:
+            failed = [fm for fm in sol.families if not verify_family(eq, fm)]
+            if failed:
+                sol = replace(sol, closed=False, message=f"the family {failed[0].text()} does not pass the exact check")
         if sol.closed:
             fields, families, complete = list(sol.fields), list(sol.families), True
         else:
@@ -117,13 +121,14 @@ def find_symmetries(equation: Equation | str, *, method: str = "direct", degree:
                      + (f" times 1, {', '.join(map(str, funcs))}" if funcs else "")
                      + f" ({sol_a.unknowns} unknowns, {sol_a.rows} equations over {sol_a.domain}); "
                      "symmetries outside this space are not found.")
-    basis_fields = canonical_basis(fields)
+    basis_fields = canonical_basis(fields, modulo_superposition=solver == "ansatz" and bool(families))
     generators = []
     for f in basis_fields:
         ok = verify(eq, f) if verify_generators else None
         generators.append(Generator(f, generator_name(f), ok, "exact"))
     if verify_generators:
-        families = [Family(fm.field, fm.functions, fm.conditions, verify_family(eq, fm)) for fm in families]
+        families = [Family(fm.field, fm.functions, fm.conditions, fm.verified if fm.verified is not None
+                           else verify_family(eq, fm)) for fm in families]
     structure = structure_constants(basis_fields)
     for i, j in structure.outside:
         b = basis_fields[i].bracket(basis_fields[j])
