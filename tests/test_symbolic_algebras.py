@@ -9,7 +9,7 @@ engine finds by itself with both methods; nothing is typed into the engine.
 import pytest
 import sympy as sp
 
-from pdesym.equations import T, U, X, get_equation
+from pdesym.equations import T, U, X
 from pdesym.symbolic import (
     VectorField,
     canonical_basis,
@@ -230,3 +230,27 @@ def test_structure_constants_detect_a_non_closed_span():
 def test_canonical_basis_is_independent_of_the_spanning_set():
     mixed = [KDV[0] * 3 + KDV[3], KDV[1] - KDV[2] * 2, KDV[2] + KDV[0], KDV[3] * 5, KDV[1] + KDV[3]]
     assert canonical_basis(mixed) == KDV
+
+
+def test_forced_burgers_trigonometric_generators_and_closure():
+    r"""u_t = u_xx + uu_x + x. A field f(t)∂x + g(t)∂u is a symmetry iff
+    u_x(−f' − g) + (g' − f) = 0, i.e. g = −f', f'' = −f: sin(t)∂x − cos(t)∂u and
+    cos(t)∂x + sin(t)∂u. The algebra (5-dimensional, like Burgers') must close, which needs
+    sin² + cos² = 1 inside the canonical coordinates."""
+    r = find_symmetries("u_t = u_xx + u*u_x + x")
+    assert r.complete and r.dimension == 5 and r.structure.closed
+    _all_verified(r)
+    for f in (V(sp.sin(T), 0, -sp.cos(T)), V(sp.cos(T), 0, sp.sin(T))):
+        assert coordinates(r.fields, f) is not None
+
+
+def test_direct_method_says_when_it_cannot_close_and_falls_back():
+    """u_t = u_xx + x²: constants are coupled to the heat family through an inhomogeneous part
+    the direct method does not integrate; the result must say so and use the ansatz."""
+    r = find_symmetries("u_t = u_xx + x**2")
+    assert r.solver == "ansatz" and r.method == "direct" and not r.complete
+    assert "could not close" in r.notes[0]
+    _all_verified(r)
+    # ∂x conjugated by the particular solution −x⁴/12: 3∂x − x³∂u
+    assert coordinates(r.fields, V(3, 0, -X**3)) is not None
+    assert len(r.families) == 1 and r.families[0].verified

@@ -16,7 +16,6 @@ sparse ``DomainMatrix`` and its null space is computed with exact fraction-free 
 from __future__ import annotations
 
 import io
-import keyword
 import tokenize
 from collections import defaultdict
 from dataclasses import dataclass
@@ -69,7 +68,7 @@ def _parse_one(text: str) -> sp.Expr:
                 raise PdesymError(
                     f"Unknown function {name!r} in the basis function {text!r}; allowed: {', '.join(sorted(_FUNCTIONS))}."
                 )
-            elif keyword.iskeyword(name) or True:
+            else:
                 raise PdesymError(
                     f"Unknown name {name!r} in the basis function {text!r}; basis functions use x, t, u, numbers "
                     f"and {', '.join(sorted(_FUNCTIONS))}."

@@ -40,7 +40,6 @@ from pdesym.symbolic.linear import (
     LinExpr,
     add_into,
     derivative,
-    function_symbol,
     substitute,
     tidy_coefficient,
     to_sympy,
@@ -69,6 +68,7 @@ class DirectSolution:
     message: str
     steps: int
     seconds: float
+    log: tuple[str, ...] = ()
 
 
 class _Unsolved(Exception):
@@ -566,7 +566,8 @@ def solve_direct(system: DeterminingSystem) -> DirectSolution:
         depends = {rename[n]: state.depends[n] for n in rename}
         conds = tuple(sp.expand(to_sympy({(rename[k[0]], k[1]): v for k, v in e.items()}, depends)) for e in eqs)
         families.append(Family(VectorField(*comps_), tuple(funcs[n] for n in sorted(names, key=_natural)), conds))
-    return DirectSolution(tuple(fields), tuple(families), closed, message, state.steps, time.perf_counter() - start)
+    return DirectSolution(tuple(fields), tuple(families), closed, message, state.steps, time.perf_counter() - start,
+                          tuple(state.log))
 
 
 def _natural(name: str):
