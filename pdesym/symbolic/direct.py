@@ -52,6 +52,7 @@ __all__ = ["DirectSolution", "solve_direct", "FAMILY_NAMES"]
 #: Names given to the arbitrary functions of infinite-dimensional families, in order.
 FAMILY_NAMES = ("beta", "gamma", "kappa", "sigma", "rho", "omega", "chi", "psi")
 _MAX_STEPS = 400
+_MAX_COMPLETIONS = 40
 
 
 @dataclass(frozen=True)
@@ -499,6 +500,7 @@ def solve_direct(system: DeterminingSystem) -> DirectSolution:
     state = _State(dict(system.depends), [dict(e) for e in system.equations],
                    {name: {(name, (0, 0, 0)): sp.Integer(1)} for name in ("xi", "tau", "phi")})
     message = ""
+    rounds = 0
     try:
         for _ in range(_MAX_STEPS):
             _prepare(state)
@@ -506,6 +508,9 @@ def solve_direct(system: DeterminingSystem) -> DirectSolution:
                 break
             if _single_term(state) or _algebraic(state) or _integrable(state) or _ode(state):
                 continue
+            rounds += 1
+            if rounds > _MAX_COMPLETIONS:
+                raise _Unsolved(f"completion did not converge in {_MAX_COMPLETIONS} rounds")
             if _complete(state):
                 continue
             break
