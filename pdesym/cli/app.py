@@ -19,7 +19,9 @@ app = typer.Typer(
 )
 
 #: Command modules, each with ``register(app)``; the order is the order of ``pdesym --help``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "pdesym.cli.symmetries",
+)
 
 
 def _version(value: bool) -> None:
