@@ -222,6 +222,11 @@ def _classify_names(text: str) -> set[str]:
                 f"{name!r} looks like a derivative of a second unknown {other.group(1)!r}; "
                 "pdesym handles one dependent variable u (no systems)."
             )
+        if name.startswith("_") or name.endswith("_"):
+            raise PdesymError(
+                f"{name!r} is not a name pdesym reads; write derivatives as u_x, u_xx (for (u*u_x)_x "
+                "expand it: u_x**2 + u*u_xx)."
+            )
         if keyword.iskeyword(name):
             raise PdesymError(f"{name!r} cannot appear in an equation.")
         params.add(name)

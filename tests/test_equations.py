@@ -120,6 +120,7 @@ def test_dict_round_trip():
         ("u_t = u_xx, nu=1", "does not appear"),
         ("u_t = nu*u_xx, nu=abc", "must be a number"),
         ("u_t**2 + u_t + u_x**2 = 0", "cannot be solved for a leading derivative"),
+        ("u_t = (u*u_x)_x", "is not a name pdesym reads"),
     ],
 )
 def test_bad_text_is_one_clear_sentence(text, words):
