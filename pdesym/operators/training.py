@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import torch
 
+from pdesym.devices import DEVICES, resolve_device
 from pdesym.errors import PdesymError, check_choice
 from pdesym.operators.checkpoints import read_checkpoint, write_checkpoint
 from pdesym.operators.config import FNOConfig
@@ -51,29 +52,6 @@ __all__ = [
 #: A symmetry transformation of a batch of whole trajectories. It must draw every random number
 #: from the generator it is given (a CPU generator) and return trajectories of the same shape.
 Augmentation = Callable[[Trajectories, torch.Generator], Trajectories]
-
-DEVICES: dict[str, str] = {
-    "auto": "CUDA when available, else CPU",
-    "cpu": "the CPU",
-    "cuda": "the current CUDA device",
-}
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA if available else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a torch.device."""
-    if isinstance(device, torch.device):
-        resolved = device
-    else:
-        check_choice("device", str(device).split(":")[0], DEVICES)
-        if device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise PdesymError(
-            f"Device {device!s} was asked for but CUDA is not available here; use device='cpu' or 'auto'."
-        )
-    return resolved
-
 
 @dataclass(frozen=True)
 class TrainingProgress:
