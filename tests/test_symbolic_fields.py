@@ -109,3 +109,11 @@ def test_principal_cosines_and_grassmann_distance_torch_and_numpy():
     assert np.allclose(principal_cosines(an, an[::-1]), 1.0)
     with pytest.raises(PdesymError, match="linearly dependent"):
         principal_cosines(torch.stack([a[0], a[0]]), a)
+
+
+def test_fields_with_float_coefficients_print():
+    """Learned and fitted fields carry floats; printing them once recursed without end."""
+    assert VectorField(0.5 * X, 0, 0).text() == "0.5x∂x"
+    text = VectorField(-0.25 * X + 1.5 * T * U, 2 * T, -0.333333 * U).text()
+    assert text == "(1.5tu − 0.25x)∂x + 2t∂t − 0.333333u∂u"
+    assert "0.5" in VectorField(0.5 * X, 0, 0).latex()

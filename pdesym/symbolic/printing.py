@@ -67,8 +67,15 @@ def _is_negative(term: sp.Expr) -> bool:
     return bool(coeff.is_negative)
 
 
+def _float_text(value: sp.Expr) -> str:
+    """Shortest round-trip-ish text of a floating coefficient (learned fields carry floats)."""
+    return f"{float(value):.6g}"
+
+
 def _atom_text(expr: sp.Expr) -> str:
     """Text of a factor, parenthesised where juxtaposition would be ambiguous."""
+    if expr.is_Float:
+        return _float_text(expr) if expr >= 0 else f"({_float_text(expr)})"
     text = expr_text(expr)
     if expr.is_Add or (expr.is_Mul and len(sp.Mul.make_args(expr)) > 1) or (expr.is_Rational and not expr.is_Integer):
         return f"({text})"
@@ -181,6 +188,8 @@ def expr_text(expr: sp.Expr) -> str:
             sign, body = _term_text(term)
             out += ("−" if sign == "−" else "") + body if i == 0 else f" {sign} {body}"
         return out
+    if expr.is_Float:
+        return _float_text(expr)
     if expr.is_Mul or expr.is_Number:
         sign, body = _term_text(expr)
         return ("−" if sign == "−" else "") + body
