@@ -29,6 +29,7 @@ from typing import Any, Callable
 import torch
 
 from pdesym.devices import DEVICES, resolve_device
+from pdesym.distributed import batch_rows, current_context, loss_scale
 from pdesym.errors import PdesymError, check_choice
 from pdesym.operators.checkpoints import read_checkpoint, write_checkpoint
 from pdesym.operators.config import FNOConfig
@@ -205,6 +206,13 @@ def train_operator(
     # Two independent streams from one seed: 2*seed draws the initial network, 2*seed + 1 every
     # training choice (so changing the data or the augmentation never changes the initial model).
     model = FNO1d(config, generator=torch.Generator().manual_seed(2 * seed)).to(device=device, dtype=dtype)
+    # Under torchrun every rank draws the same batches from the same stream and computes its own
+    # rows of them; DDP averages the gradients, so the run follows the single-process one.
+    context = current_context()
+    network = model
+    if context.is_distributed:
+        network = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.lr_milestones),
                                                      gamma=config.lr_decay)
@@ -249,7 +257,7 @@ def train_operator(
     step = start_epoch * config.passes_per_epoch * batches_per_pass
 
     def save(epochs_done: int) -> None:
-        if path is None:
+        if path is None or not context.is_main:
             return
         state = {
             "config": config.to_dict(), "seed": seed, "epochs_done": epochs_done, "data": fingerprint,
@@ -281,21 +289,26 @@ def train_operator(
                         raise PdesymError(f"The augmentation must return Trajectories of the batch's shape, got {got}.")
                 pushforward = int(torch.randint(max_unroll + 1, (1,), generator=generator))
                 starts = sample_window_starts(batch, config, pushforward, generator)
-                inputs = cut_windows(batch.u, starts, tw).to(dtype)
-                targets = cut_windows(batch.u, starts + tw + pushforward * tf, tf).to(dtype)
+                rows = batch_rows(len(starts), context)
+                dx, dt = batch.dx[rows], batch.dt[rows]
+                inputs = cut_windows(batch.u[rows], starts[rows], tw).to(dtype)
+                targets = cut_windows(batch.u[rows], starts[rows] + tw + pushforward * tf, tf).to(dtype)
                 if pushforward:
                     with torch.no_grad():
                         for _ in range(pushforward):
-                            inputs = torch.cat([inputs, model(inputs, batch.dx, batch.dt)], dim=1)[:, -tw:]
+                            inputs = torch.cat([inputs, model(inputs, dx, dt)], dim=1)[:, -tw:]
                 optimizer.zero_grad(set_to_none=True)
-                loss = (model(inputs, batch.dx, batch.dt) - targets).pow(2).sum(dim=(1, 2)).mean()
-                loss.backward()
+                row_sum = (network(inputs, dx, dt) - targets).pow(2).sum()
+                (row_sum * loss_scale(len(starts), context)).backward()
                 optimizer.step()
-                squared_sum += loss.detach().to(torch.float64) * len(starts)
+                squared_sum += row_sum.detach().to(torch.float64)
                 counted += len(starts)
                 step += 1
             last_pass = pass_index == config.passes_per_epoch - 1
-            train_mse = float(squared_sum) / (counted * tf * data.nx)
+            total = squared_sum.clone()
+            if context.is_distributed:
+                torch.distributed.all_reduce(total)
+            train_mse = float(total) / (counted * tf * data.nx)
             if not math.isfinite(train_mse):
                 raise PdesymError(
                     f"Training diverged in epoch {epoch} (non-finite loss); lower the learning rate or check the data."
