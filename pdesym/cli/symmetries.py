@@ -75,7 +75,16 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the JSON result to this file."),
         force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
     ) -> None:
-        """Exact Lie point symmetries: generators, infinite families, commutators, each checked."""
+        """Exact Lie point symmetries: generators, infinite families, commutators, each checked.
+
+        Examples:
+
+          pdesym symmetries kdv
+
+          pdesym symmetries "u_t = nu*u_xx - u*u_x, nu=0.01" --format md
+
+          pdesym symmetries ckdv --method ansatz --basis "sqrt(t+1)" --out ckdv.json
+        """
         from pdesym.symbolic import METHODS, find_symmetries
 
         check_choice("method", method, METHODS)
