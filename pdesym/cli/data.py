@@ -20,8 +20,9 @@ from pdesym.errors import PdesymError
 
 __all__ = ["register", "default_output"]
 
-#: Torch threads for ``pdesym generate`` unless ``--threads`` says otherwise. One thread was
-#: fastest for nx = 256 batches on a shared 2-core machine (benchmarks/bench_generate.py).
+#: Torch threads for ``pdesym generate`` unless ``--threads`` says otherwise. Measured on the
+#: project's shared 2-core machine (kdv, 48 trajectories, nx 256): 1 thread 26 traj/s, 2 threads
+#: 1.6 traj/s (thread-pool spin-waiting under load); see benchmarks/bench_datasets.py.
 DEFAULT_THREADS = 1
 
 
@@ -75,7 +76,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Base seed; each split derives its own."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         dtype: str = typer.Option("float64", "--dtype", help="float64 or float32."),
-        chunk: int = typer.Option(16, "--chunk", help="Trajectories solved and written at a time (bounds memory)."),
+        chunk: int = typer.Option(64, "--chunk", help="Trajectories solved and written at a time (bounds memory)."),
         threads: int = typer.Option(DEFAULT_THREADS, "--threads", help="Torch CPU threads."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default data/<preset>.h5)."),
         force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
