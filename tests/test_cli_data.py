@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pdesym.datasets import read_dataset
+from pdesym.datasets import check_dataset, read_dataset
 
 TINY = ("--nx", "64", "--nt-out", "10", "--t-end", "2", "--n-train", "3", "--n-valid", "1", "--n-test", "1")
 
@@ -131,3 +131,28 @@ def test_info_bad_files_are_one_sentence(cli, tmp_path):
     with h5py.File(nan, "r+") as f:
         f["valid/pde_10-64"][0, 4, 2] = np.nan
     one_sentence(cli("info", nan), "trajectory 0 of split 'valid' holds NaN or Inf values")
+
+
+def test_typed_equation_default_path_and_exact_heat_decay(cli, tmp_path, monkeypatch):
+    """A typed heat equation: default output name from the text, provenance round trip, and the
+    stored Fourier modes decay exactly as exp(-nu k^2 t) (the heat equation's exact solution)."""
+    monkeypatch.chdir(tmp_path)
+    res = cli("generate", "--equation", "u_t = nu*u_xx, nu=0.05", "--nx", "64", "--nt-out", "10", "--t-end", "3",
+              "--length", "6.283185307179586", "--n-train", "2", "--n-valid", "0", "--n-test", "0")
+    assert res.exit_code == 0, res.output
+    path = tmp_path / "data" / "u_t_nu_u_xx_nu_0_05.h5"
+    with read_dataset(path) as ds:
+        assert ds.equation.text == "u_t = nu*u_xx" and float(ds.equation.params["nu"]) == 0.05
+        assert ds.attrs["preset"] == "" and set(ds.splits) == {"train"}
+        s = ds["train"]
+        u_hat = np.fft.rfft(s.u[...], axis=-1)  # (N, nt, nx//2+1)
+        k = 2 * np.pi * np.fft.rfftfreq(s.nx, d=s.dx[0])
+        elapsed = s.t[0] - s.t[0, 0] if s.t.ndim == 2 else s.t - s.t[0]
+        predicted = u_hat[:, :1] * np.exp(-0.05 * k[None, None] ** 2 * elapsed[None, :, None])
+        err = np.abs(u_hat - predicted).max() / np.abs(u_hat[:, 0]).max()
+        assert err < 1e-10, err
+        checks = {c.name: c for c in check_dataset(ds)}
+        assert checks["∫u dx drift"].ok and checks["∫u dx drift"].value < 1e-12  # heat conserves mass
+        assert checks["∫u² dx drift"].ok is None and checks["∫u² dx drift"].value > 1e-3  # it dissipates u²
+    res = cli("info", path)
+    assert res.exit_code == 0 and "All sanity checks passed" in res.output
