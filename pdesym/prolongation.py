@@ -2,7 +2,9 @@ r"""Prolongation of point vector fields on jets, in torch (batched, differentiab
 
 A batch of K fields :math:`V_k = \xi_k\partial_x + \tau_k\partial_t + \varphi_k\partial_u` is given as
 
-* a callable ``f(x, t, u) -> (..., K, 3)`` (or ``(..., 3)`` for one field), e.g. an MLP;
+* a callable ``f(x, t, u) -> (..., K, 3)`` (or ``(..., 3)`` for one field), e.g. an MLP; if it
+  has a method ``x_derivatives(jets, n)`` returning :math:`[D_x^j(\xi, \tau, \varphi)]_{j\le n}`
+  as (N, K, 3) tensors (its own Taylor mode), that is used instead of nested jvp;
 * a :class:`~pdesym.symbolic.VectorField` or a list of them;
 * a :class:`~pdesym.discovery.dictionary.FunctionDictionary` (all 3M elementary fields
   :math:`f_m\partial_x, f_m\partial_t, f_m\partial_u`, in that block order) or
@@ -255,7 +257,10 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
         result = cols if isinstance(fields, FunctionDictionary) else _contract(cols, fields.matrix())
     else:
         fn, _ = as_field_function(fields)
-        dx = x_derivatives(fn, flat, n)
+        # A field object may bring its own Taylor mode (``x_derivatives(jets, n)`` -> list of
+        # (N, K, 3)): much faster than nested jvp through a generic callable.
+        own = getattr(fields, "x_derivatives", None)
+        dx = own(flat, n) if callable(own) else x_derivatives(fn, flat, n)
         dt = t_derivative(fn, flat)
         result = _residual_from_derivatives([tuple(d.unbind(-1)) for d in dx], tuple(dt.unbind(-1)), flat, lin)
     if parts:
@@ -266,7 +271,7 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
 def _dictionary_parts(dictionary, jets: Jets, lin) -> ResidualParts:
     """Residual columns of the 3M elementary fields f_m∂x | f_m∂t | f_m∂u of a dictionary."""
     n = len(lin) - 1
-    dx = x_derivatives(dictionary, jets, n)  # each (N, M)
+    dx = dictionary.x_derivatives(jets, n)  # each (N, M), exact Taylor series
     dt = t_derivative(dictionary, jets)
     blocks = []
     for slot in range(3):

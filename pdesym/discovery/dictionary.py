@@ -66,6 +66,39 @@ class FunctionDictionary:
         vals = [mono] + [mono * f(x, t, {"u": u}).unsqueeze(-1) for f in self._factor_fns]
         return torch.cat(vals, dim=-1)
 
+    def x_derivatives(self, jets, n: int) -> list[torch.Tensor]:
+        r""":math:`[D_x^j f_m]_{j=0..n}` along a flat jet, each (N, M): exact truncated Taylor series.
+
+        Monomials are products of the series :math:`x + s` and :math:`U(s) = \sum_k u_{x^k} s^k/k!`
+        (Cauchy products, no autograd); user factors go through
+        :func:`pdesym.prolongation.x_derivatives` (nested jvp) and are multiplied in.
+        """
+        from math import factorial
+
+        x, t, u = jets.x, jets.t, jets[(0, 0)]
+        one = torch.ones_like(x)
+        zero = torch.zeros_like(x)
+        X_s = torch.stack([x, one] + [zero] * (n - 1))[: n + 1]
+        U_s = torch.stack([jets[(k, 0)] / factorial(k) for k in range(n + 1)])
+        d = self.degree
+        px, pu, pt = [_series_one(n, x)], [_series_one(n, x)], [one]
+        for k in range(1, d + 1):
+            px.append(_series_mul(px[-1], X_s))
+            pu.append(_series_mul(pu[-1], U_s))
+            pt.append(pt[-1] * t)
+        mono = torch.stack([_series_mul(px[i], pu[k]) * pt[j] for (i, j, k) in self.exponents], dim=-1)  # (n+1, N, M0)
+        series = [mono]
+        if self._factor_fns:
+            from pdesym.prolongation import x_derivatives
+
+            fns = self._factor_fns
+            fac = x_derivatives(lambda a, b, c: torch.stack([f(a, b, {"u": c}) for f in fns], -1), jets, n)
+            fac = torch.stack([v / factorial(k) for k, v in enumerate(fac)])  # (n+1, N, F)
+            for q in range(len(fns)):
+                series.append(_series_mul(mono, fac[..., q:q + 1]))
+        out = torch.cat(series, dim=-1)
+        return [out[k] * factorial(k) for k in range(n + 1)]
+
     def field(self, coeffs: Sequence) -> VectorField:
         """The VectorField with coefficients (3, M) (or 3M, block order ξ | τ | φ); sympy numbers kept exact."""
         M = len(self)
@@ -93,6 +126,18 @@ class FunctionDictionary:
                 raise PdesymError(f"The field {field} is not in the span of {self!r}.")
             out.extend(row)
         return torch.tensor(out, dtype=torch.get_default_dtype())
+
+
+def _series_one(n: int, like: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros((n + 1,) + like.shape, dtype=like.dtype, device=like.device)
+    out[0] = 1
+    return out
+
+
+def _series_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cauchy product of truncated Taylor coefficients along dim 0 (same length n + 1)."""
+    n = a.shape[0]
+    return torch.stack([sum(a[i] * b[k - i] for i in range(k + 1)) for k in range(n)])
 
 
 def _flatten(coeffs) -> list:
@@ -125,6 +170,12 @@ class DictionaryFields:
         M = F.shape[-1]
         c = self.matrix().reshape(-1, 3, M).to(F.dtype)
         return torch.einsum("...m,ksm->...ks", F, c)
+
+    def x_derivatives(self, jets, n: int) -> list[torch.Tensor]:
+        r""":math:`[D_x^j (\xi, \tau, \varphi)]_{j=0..n}`, each (N, K, 3), from the dictionary's Taylor series."""
+        M = len(self.dictionary)
+        c = self.matrix().reshape(-1, 3, M)
+        return [torch.einsum("nm,ksm->nks", d, c.to(d.dtype)) for d in self.dictionary.x_derivatives(jets, n)]
 
     def vector_fields(self) -> list[VectorField]:
         """The fields as sympy VectorFields (float coefficients)."""
