@@ -43,6 +43,7 @@ class FunctionDictionary:
             X ** i * T ** j * U ** k * f for f in factors for (i, j, k) in self.exponents
         )
         self._factor_fns = [to_torch(f) for f in self.functions]
+        self._keep: torch.Tensor | None = None  # subset of the full list (see independent)
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -51,8 +52,41 @@ class FunctionDictionary:
         extra = f", basis={[str(f) for f in self.functions]}" if self.functions else ""
         return f"FunctionDictionary(degree={self.degree}{extra}; {len(self)} functions)"
 
+    def independent(self, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, *, tol: float = 1e-9) -> "FunctionDictionary":
+        r"""The dictionary without functions that are linear combinations of earlier ones on the points.
+
+        User functions can make the list dependent (:math:`t/\sqrt{t+1} + 1/\sqrt{t+1} = \sqrt{t+1}`);
+        a dependent column would put a zero field into every null space. Greedy Gram–Schmidt in
+        list order (polynomials first) on unit-norm columns; a function is dropped when its
+        distance to the span of the kept ones is below ``tol``.
+        """
+        with torch.no_grad():
+            F = self(x.reshape(-1), t.reshape(-1), u.reshape(-1))
+            F = F / F.norm(dim=0).clamp_min(torch.finfo(F.dtype).tiny)
+            keep, Q = [], []
+            for m in range(F.shape[1]):
+                v = F[:, m].clone()
+                for _ in range(2):  # re-orthogonalise once for stability
+                    for q in Q:
+                        v = v - (q @ v) * q
+                nv = float(v.norm())
+                if nv > tol:
+                    keep.append(m)
+                    Q.append(v / nv)
+        out = FunctionDictionary.__new__(FunctionDictionary)
+        out.__dict__.update(self.__dict__)
+        base = self._keep.tolist() if self._keep is not None else list(range(len(self.terms)))
+        full = [base[k] for k in keep]
+        out.terms = tuple(self.terms[k] for k in keep)
+        out._keep = torch.tensor(full, dtype=torch.long)
+        return out
+
     def __call__(self, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Values :math:`f_m(x, t, u)`, shape x.shape + (M,)."""
+        out = self._all(x, t, u)
+        return out if self._keep is None else out[..., self._keep.to(out.device)]
+
+    def _all(self, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         x, t, u = torch.broadcast_tensors(x, t, u)
         d = self.degree
         px = [torch.ones_like(x)] + [None] * d
@@ -97,6 +131,8 @@ class FunctionDictionary:
             for q in range(len(fns)):
                 series.append(_series_mul(mono, fac[..., q:q + 1]))
         out = torch.cat(series, dim=-1)
+        if self._keep is not None:
+            out = out[..., self._keep.to(out.device)]
         return [out[k] * factorial(k) for k in range(n + 1)]
 
     def field(self, coeffs: Sequence) -> VectorField:

@@ -122,6 +122,7 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
     if normalisation not in NORMALISATIONS:
         normaliser_terms(None, None, normalisation)  # raises the standard message
     dictionary = FunctionDictionary(degree, basis)
+    notes: list[str] = []
     if jets is None:
         if u is None:
             raise PdesymError("Give the samples u, x, t or precomputed jets.")
@@ -129,6 +130,11 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
             jets = compute_jets(u, x, t, eq, method=method, time=time, **jet_options).sample(n_points, seed)
     else:
         jets = jets.flatten() if len(jets.shape) != 1 or jets.mask is not None else jets
+    full = len(dictionary)
+    dictionary = dictionary.independent(jets.x, jets.t, jets[(0, 0)])
+    if len(dictionary) < full:
+        notes.append(f"{full - len(dictionary)} dictionary function(s) are combinations of the others on the data "
+                     "and were left out.")
     C = 3 * len(dictionary)
     if jets.shape[0] < C:
         raise PdesymError(f"{jets.shape[0]} jet points are too few for {C} unknowns; sample more points.")
@@ -140,7 +146,6 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
     if not 1 <= r <= C:
         raise PdesymError(f"The rank must be between 1 and {C}, got {rank}.")
     coeffs = dirs[:, :r].T.contiguous()
-    notes = []
     fitted = None
     if fit:
         Bcols = scale  # column sizes on the data: pivot choice in data-scaled coordinates

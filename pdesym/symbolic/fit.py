@@ -114,24 +114,34 @@ def numeric_rref(rows: torch.Tensor, order: Sequence[int], scales: torch.Tensor 
 
 
 def _candidates(row: Sequence[float], tolerances, denominators):
+    """Rational roundings of ``row``: for each zero-tolerance and denominator, the row scaled so
+    that its pivot (first nonzero entry), then each other entry in turn, is 1, rounded to
+    multiples of 1/q (accepted only within tol·max(1, |v|))."""
     seen = set()
+    nonzero = [i for i, v in enumerate(row) if abs(v) > 1e-12]
+    if not nonzero:
+        return
+    peak = max(abs(row[i]) for i in nonzero)
     for tol in tolerances:
-        for q in denominators:
-            vals = []
-            ok = True
-            for v in row:
-                if abs(v) < tol:
-                    vals.append(Fraction(0))
-                    continue
-                f = Fraction(round(v * q), q)
-                if abs(float(f) - v) > tol or f == 0:
-                    ok = False
-                    break
-                vals.append(f)
-            key = tuple(vals)
-            if ok and key not in seen:
-                seen.add(key)
-                yield vals
+        anchors = [i for i in nonzero if abs(row[i]) >= tol * peak]
+        for anchor in anchors:
+            scaled = [v / row[anchor] for v in row]
+            for q in denominators:
+                vals = []
+                ok = True
+                for v in scaled:
+                    if abs(v) < tol:
+                        vals.append(Fraction(0))
+                        continue
+                    f = Fraction(round(v * q), q)
+                    if abs(float(f) - v) > tol * max(1.0, abs(v)) or f == 0:
+                        ok = False
+                        break
+                    vals.append(f)
+                key = tuple(vals)
+                if ok and key not in seen:
+                    seen.add(key)
+                    yield vals
 
 
 def round_and_verify(row: Sequence[float], dictionary, equation: Equation, *, tolerances=TOLERANCES,
