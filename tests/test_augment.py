@@ -291,3 +291,34 @@ def test_cli_bad_input(tmp_path, cli, kdv_symmetries):
     out.write_text("keep me")
     r = cli("augment", src, "--symmetries", kdv_symmetries, "--copies", 1, "--scale", 0.1, "--out", out)
     assert r.exit_code != 0 and "already exists" in r.output and out.read_text() == "keep me"
+
+
+# ---------------------------------------------------------------------------------- against the solver
+@pytest.fixture(scope="module")
+def kdv_solution():
+    from pdesym.solvers import solve
+    from pdesym.solvers.initial import random_initial_conditions
+
+    u0 = random_initial_conditions(2, 64, 32.0, seed=3, modes=3, amplitude=0.5, max_wavenumber=2,
+                                   device="cpu", dtype="float64")
+    sol = solve("kdv", u0, length=32.0, t_out=0.5 + 0.05 * torch.arange(20), dt=0.01)
+    return Trajectories.from_grid(sol.u, sol.x, sol.t)
+
+
+@pytest.mark.parametrize("field, eps", [
+    (GALILEAN, [[0.3], [-0.4]]),
+    (KDV_SCALING, [[0.1], [-0.08]]),
+    (TIME, [[0.1], [-0.137]]),  # 2 steps, and 2.74 steps (Lagrange in t)
+])
+def test_transformed_kdv_equals_the_solver_from_the_transformed_start(kdv_solution, field, eps):
+    """exp(eps V) of a KdV trajectory, resampled on its grid, equals the solver run from its first
+    valid snapshot on the transformed domain (period e^eps L for the scaling)."""
+    from pdesym.solvers import solve
+
+    out = transform_trajectories(kdv_solution, GroupAction.from_fields([field]), torch.tensor(eps))
+    for b in range(2):
+        lo, hi = int(out.first[b]), int(out.stop[b])
+        assert hi - lo >= 15
+        t = out.t[b, lo:hi]
+        ref = solve("kdv", out.u[b:b + 1, lo], length=float(out.length[b]), t_out=t - t[0], dt=0.01)
+        assert (ref.u[0] - out.u[b, lo:hi]).abs().max() < 1e-6
