@@ -24,7 +24,7 @@ from pdesym.augment.generators import action_from_result, load_symmetries, same_
 from pdesym.augment.group import COMPOSITIONS, GroupAction
 from pdesym.augment.resample import fourier_interpolate, interpolate_time, lagrange_stencil, sample_trajectories
 from pdesym.augment.residual import relative_residual, spectral_derivative
-from pdesym.augment.sampling import SymmetryAugmentation, draw_parameters, parse_scales
+from pdesym.augment.sampling import PrecomputedAugmentation, SymmetryAugmentation, draw_parameters, parse_scales
 from pdesym.augment.transform import TransformReport, transform_trajectories
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "EPSILON",
     "FieldFlow",
     "GroupAction",
+    "PrecomputedAugmentation",
     "SymmetryAugmentation",
     "TransformReport",
     "action_from_result",

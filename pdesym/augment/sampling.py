@@ -20,7 +20,7 @@ from pdesym.augment.transform import transform_trajectories
 from pdesym.errors import PdesymError
 from pdesym.operators.trajectories import Trajectories
 
-__all__ = ["SymmetryAugmentation", "draw_parameters", "parse_scales"]
+__all__ = ["PrecomputedAugmentation", "SymmetryAugmentation", "draw_parameters", "parse_scales"]
 
 
 def parse_scales(spec: str | float | Sequence[float] | Mapping[str, float] | None, names: Sequence[str],
@@ -125,3 +125,53 @@ class SymmetryAugmentation:
     def __repr__(self) -> str:
         gens = ", ".join(f"{f.text()} (scale {s:g})" for f, s in zip(self.action.flows, self.scales))
         return f"SymmetryAugmentation({gens}; {self.action.composition})"
+
+
+class PrecomputedAugmentation:
+    r"""Training hook that draws, per sample, one of ``copies`` transformed versions of its
+    trajectory computed once up front (or the original with probability ``p_original``) -- the
+    protocol of Ko et al. (``n_transform`` precomputed copies), much cheaper per step than
+    transforming every batch.
+
+    ``data``: the training :class:`Trajectories` (the hook looks copies up by ``batch.sample``);
+    group parameters come from a generator seeded ``seed``. Samples whose valid window is shorter
+    than ``min_snapshots`` keep the original trajectory in that copy.
+    """
+
+    def __init__(self, action: GroupAction, scales: Sequence[float], data: Trajectories, *, copies: int = 8,
+                 seed: int = 0, p_original: float = 0.0, min_snapshots: int = 1, order: int = 8,
+                 chunk: int = 16) -> None:
+        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+            raise PdesymError(f"copies must be a positive integer, got {copies!r}.")
+        if not 0 <= p_original <= 1:
+            raise PdesymError(f"p_original must lie in [0, 1], got {p_original!r}.")
+        online = SymmetryAugmentation(action, scales, min_snapshots=min_snapshots, order=order)
+        generator = torch.Generator().manual_seed(seed)
+        n = len(data)
+        parts = []
+        for c in range(copies):
+            for lo in range(0, n, chunk):
+                parts.append(online(data.select(torch.arange(lo, min(n, lo + chunk))), generator))
+        self.pool = Trajectories(**{f.name: torch.cat([getattr(p, f.name) for p in parts])
+                                    for f in dataclasses.fields(Trajectories)})
+        self.n, self.copies, self.p_original = n, copies, float(p_original)
+        self.kept = online.kept
+        self.description = repr(online).replace("SymmetryAugmentation", "PrecomputedAugmentation", 1)
+
+    def __call__(self, batch: Trajectories, generator: torch.Generator) -> Trajectories:
+        b = len(batch)
+        copy = torch.randint(self.copies, (b,), generator=generator)
+        original = torch.rand(b, dtype=torch.float64, generator=generator) < self.p_original
+        index = copy * self.n + batch.sample.cpu()
+        out = self.pool.select(index.to(self.pool.u.device)).to(batch.u.device)
+        if bool(original.any()):
+            mask = original.to(batch.u.device)
+            fields = {}
+            for f in dataclasses.fields(out):
+                new, old = getattr(out, f.name), getattr(batch, f.name)
+                fields[f.name] = torch.where(mask.reshape(-1, *([1] * (new.ndim - 1))), old, new)
+            out = Trajectories(**fields)
+        return dataclasses.replace(out, sample=batch.sample)
+
+    def __repr__(self) -> str:
+        return self.description + f" x {self.copies} copies"

@@ -22,6 +22,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "pdesym.cli.symmetries",
     "pdesym.cli.augment",
+    "pdesym.cli.benchmark",
 )
 
 
