@@ -20,8 +20,10 @@ app = typer.Typer(
 
 #: Command modules, each with ``register(app)``; the order is the order of ``pdesym --help``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "pdesym.cli.symmetries",
     "pdesym.cli.data",
+    "pdesym.cli.symmetries",
+    "pdesym.cli.augment",
+    "pdesym.cli.benchmark",
 )
 
 
