@@ -313,7 +313,7 @@ class DatasetWriter:
                 "(reduce dt or the initial amplitude)."
             )
         if not have:
-            self._create(group, key, nt, nx, u.dtype)
+            self._create(group, key, nt, nx, u.dtype, rows=m)
         seeds = np.full(m, -1, np.int64) if seeds is None else _as_numpy(seeds).astype(np.int64).reshape(m)
         dx = (x[:, -1] - x[:, 0]) / (nx - 1) if nx > 1 else np.zeros(m)
         dt = (t[:, -1] - t[:, 0]) / (nt - 1) if nt > 1 else np.zeros(m)
@@ -324,16 +324,20 @@ class DatasetWriter:
         return done + m
 
     @staticmethod
-    def _create(group: h5py.Group, key: str, nt: int, nx: int, dtype: np.dtype) -> None:
-        # One trajectory per HDF5 chunk: reading trajectory b touches one chunk, appending m
-        # trajectories writes m chunks, and the library's chunk cache stays small.
+    def _create(group: h5py.Group, key: str, nt: int, nx: int, dtype: np.dtype, *, rows: int) -> None:
+        # One trajectory per HDF5 chunk of u: reading trajectory b touches one chunk, appending m
+        # trajectories writes m chunks, and the library's chunk cache stays small. The grids and
+        # spacings get chunks of about the first append's size (at most 64 KiB): small files stay
+        # small, large ones do not fragment into thousands of tiny chunks.
         opts = {"track_times": False}  # no timestamps in object headers: same data, same bytes
         group.create_dataset(key, shape=(0, nt, nx), maxshape=(None, nt, nx), chunks=(1, nt, nx), dtype=dtype, **opts)
-        rows = max(1, min(4096, (1 << 16) // max(nx, nt)))
-        group.create_dataset("x", shape=(0, nx), maxshape=(None, nx), chunks=(rows, nx), dtype=np.float64, **opts)
-        group.create_dataset("t", shape=(0, nt), maxshape=(None, nt), chunks=(rows, nt), dtype=np.float64, **opts)
+        for name, size in (("x", nx), ("t", nt)):
+            r = max(1, min(max(rows, 8), 8192 // size))
+            group.create_dataset(name, shape=(0, size), maxshape=(None, size), chunks=(r, size), dtype=np.float64,
+                                 **opts)
+        r = min(8192, max(64, rows))
         for name, dtype_ in (("dx", np.float64), ("dt", np.float64), ("seeds", np.int64)):
-            group.create_dataset(name, shape=(0,), maxshape=(None,), chunks=(4096,), dtype=dtype_, **opts)
+            group.create_dataset(name, shape=(0,), maxshape=(None,), chunks=(r,), dtype=dtype_, **opts)
 
 
 def write_dataset(path: str | os.PathLike, splits: Mapping[str, Iterable[Any]], *,
@@ -466,6 +470,20 @@ def _read_split(p: Path, group: h5py.Group, name: str, *, load: bool, check_fini
 
 
 # ---------------------------------------------------------------------------------- generation
+def _creation_time() -> str:
+    """UTC time in ISO form; ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) fixes it,
+    which makes two runs of the same command byte-identical files."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            when = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise PdesymError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}.") from None
+    else:
+        when = _dt.datetime.now(_dt.timezone.utc)
+    return when.isoformat(timespec="seconds")
+
+
 def split_seed(seed: int, split: str) -> int:
     """The seed of ``split`` derived from the base ``seed``: SeedSequence([seed, index of split])."""
     index = SPLITS.index(split) if split in SPLITS else int.from_bytes(split.encode(), "little") % (1 << 31) + 16
@@ -551,7 +569,7 @@ def generate_dataset(
 
     attrs = {
         "pdesym_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _creation_time(),
         "command": command or f"generate_dataset({(preset or equation.text)!r}, seed={seed})",
         "equation": equation.text,
         "equation_json": equation.to_dict(),
