@@ -639,13 +639,18 @@ class DatasetCheck:
 def check_dataset(dataset: Dataset, *, mass_tol: float = 1e-8, energy_tol: float = 1e-4) -> list[DatasetCheck]:
     r"""Sanity checks per split, reading u in bounded blocks.
 
-    Grid uniformity (max relative deviation of the spacings), value range, and for equations that
+    Grid uniformity (max relative deviation of the spacings), value range, resolution (the
+    spectral tail :math:`\max_{b,n} \|\hat u_{|k|>n_x/3}\| / \|\hat u\|`), and for equations that
     conserve them (:func:`conserved_densities`) the drift
     :math:`\max_{b,n} |M_b(t_n) - M_b(t_0)| / \int|u_b(t_0)|\,dx` of mass :math:`M=\int u\,dx`
-    and the relative drift of :math:`\int u^2 dx`. Finiteness was already checked by the reader.
+    and the relative drift of :math:`\int u^2 dx`. The grid sum is the exact integral of a
+    band-limited field; on under-resolved data (Burgers at small nu) it is off by the aliased
+    spectrum, so each tolerance is widened to the measured tail. Finiteness was already checked
+    by the reader.
     """
     eq = dataset.equation
     conserved = conserved_densities(eq) if eq is not None else {"mass": False, "energy": False}
+    tiny = np.finfo(float).tiny
     checks: list[DatasetCheck] = []
     for name, split in dataset.splits.items():
         worst = 0.0
@@ -653,21 +658,28 @@ def check_dataset(dataset: Dataset, *, mass_tol: float = 1e-8, energy_tol: float
             a = np.broadcast_to(axis, (split.n, axis.shape[-1]))
             worst = max(worst, float(np.max(np.abs(np.diff(a, axis=1) - step[:, None]) / step[:, None])))
         checks.append(DatasetCheck(name, "grid spacing error", worst, worst < 1e-6))
-        lo, hi, mass, energy = math.inf, -math.inf, 0.0, 0.0
+        lo, hi, mass, energy, tail = math.inf, -math.inf, 0.0, 0.0, 0.0
+        k = np.arange(split.nx // 2 + 1)
         for start, u in split.blocks():
+            u = u.astype(np.float64, copy=False)
             dx = split.dx[start:start + u.shape[0], None]
             lo, hi = min(lo, float(u.min())), max(hi, float(u.max()))
             m = u.sum(-1) * dx
-            scale = np.maximum(np.abs(u[:, 0]).sum(-1) * dx[:, 0], np.finfo(float).tiny)
+            scale = np.maximum(np.abs(u[:, 0]).sum(-1) * dx[:, 0], tiny)
             mass = max(mass, float(np.max(np.abs(m - m[:, :1]) / scale[:, None])))
-            e = (u.astype(np.float64) ** 2).sum(-1) * dx
-            energy = max(energy, float(np.max(np.abs(e - e[:, :1]) / np.maximum(e[:, :1], np.finfo(float).tiny))))
+            e = (u ** 2).sum(-1) * dx
+            energy = max(energy, float(np.max(np.abs(e - e[:, :1]) / np.maximum(e[:, :1], tiny))))
+            power = np.abs(np.fft.rfft(u, axis=-1)) ** 2
+            ratio = power[..., k > split.nx / 3].sum(-1) / np.maximum(power.sum(-1), tiny)
+            tail = max(tail, float(np.sqrt(ratio.max())))
         checks.append(DatasetCheck(name, "min u", lo, None))
         checks.append(DatasetCheck(name, "max u", hi, None))
-        for key, label, value, tol in (("mass", "∫u dx drift", mass, mass_tol),
-                                       ("energy", "∫u² dx drift", energy, energy_tol)):
+        checks.append(DatasetCheck(name, "spectral tail |k| > nx/3", tail, None,
+                                   "resolved" if tail < 1e-4 else "under-resolved: grid sums are not exact integrals"))
+        for key, label, value, tol in (("mass", "∫u dx drift", mass, max(mass_tol, tail)),
+                                       ("energy", "∫u² dx drift", energy, max(energy_tol, tail))):
             if conserved[key]:
-                checks.append(DatasetCheck(name, label, value, value <= tol, f"conserved by the equation; tol {tol:g}"))
+                checks.append(DatasetCheck(name, label, value, value <= tol, f"conserved by the equation; tol {tol:.2g}"))
             else:
                 checks.append(DatasetCheck(name, label, value, None, "not a conservation law of this equation"
                                            if eq is not None else "equation unknown"))
