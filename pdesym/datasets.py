@@ -207,11 +207,12 @@ class DatasetWriter:
     """
 
     def __init__(self, path: str | os.PathLike, *, attrs: Mapping[str, Any] | None = None,
-                 force: bool = False) -> None:
+                 split_attrs: Mapping[str, Mapping[str, Any]] | None = None, force: bool = False) -> None:
         self.path = Path(path)
         self.force = force
+        # root and per-split attributes; written at commit, so they may be completed while writing
         self.attrs: dict[str, Any] = dict(attrs or {})
-        self.split_attrs: dict[str, dict[str, Any]] = {}
+        self.split_attrs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (split_attrs or {}).items()}
         self._file: h5py.File | None = None
         self._tmp: Path | None = None
         _check_target(self.path, force)
@@ -232,7 +233,11 @@ class DatasetWriter:
         umask = os.umask(0)  # mkstemp makes 0600 files; give the result the usual permissions
         os.umask(umask)
         os.chmod(self._tmp, 0o666 & ~umask)
-        self._file = h5py.File(self._tmp, "w", track_order=True)
+        try:
+            self._file = h5py.File(self._tmp, "w", track_order=True)
+        except BaseException:
+            self.abort()
+            raise
         return self
 
     def commit(self) -> Path:
@@ -349,8 +354,7 @@ def write_dataset(path: str | os.PathLike, splits: Mapping[str, Iterable[Any]], 
     Chunks are consumed one at a time; an exception from any of them (or from the iterable)
     deletes the temporary file and leaves ``path`` as it was.
     """
-    writer = DatasetWriter(path, attrs=attrs, force=force)
-    writer.split_attrs = {k: dict(v) for k, v in (split_attrs or {}).items()}
+    writer = DatasetWriter(path, attrs=attrs, split_attrs=split_attrs, force=force)
     with writer:
         for split, chunks in splits.items():
             for chunk in chunks:
@@ -525,9 +529,10 @@ def generate_dataset(
     and test splits and write them to ``out`` (LPSDA layout, atomic); returns ``out``.
 
     Split s uses the seed ``split_seed(seed, s)``; trajectory i of a split depends only on that
-    seed and i, so the result does not depend on ``chunk`` or ``device`` order of work.
-    ``chunk`` trajectories are solved and written at a time (memory ~ chunk · nt · nx · 8 bytes
-    plus the solver's work arrays). ``progress(done, total)`` is called after every chunk.
+    seed and i, so the numbers do not depend on ``chunk``. ``chunk`` trajectories are solved and
+    written at a time (memory ~ chunk · nt · nx · 8 bytes plus the solver's work arrays).
+    ``progress(done, total)`` is called after every chunk; ``command`` is recorded as provenance.
+    Everything that can be wrong with the arguments is refused before a file is touched.
     """
     from pdesym import __version__
     from pdesym.devices import resolve_device, resolve_dtype
@@ -578,8 +583,8 @@ def generate_dataset(
         "seed": seed,
         "counts": counts,
     }
-    writer = DatasetWriter(out, attrs=attrs, force=force)
-    writer.split_attrs = {s: {"seed": split_seed(seed, s), "base_seed": seed} for s in SPLITS if counts[s]}
+    writer = DatasetWriter(out, attrs=attrs, force=force,
+                           split_attrs={s: {"seed": split_seed(seed, s), "base_seed": seed} for s in SPLITS})
     with writer:
         for split in SPLITS:
             for batch in chunks(split):
