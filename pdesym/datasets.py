@@ -604,7 +604,10 @@ def _total_x(expr: sp.Expr) -> sp.Expr:
 
 
 def _euler(expr: sp.Expr) -> sp.Expr:
-    r"""Euler operator :math:`E(F) = \sum_k (-D_x)^k \partial F/\partial u_{k x}`; zero iff F is a total x-derivative."""
+    r"""Euler operator :math:`E(F) = \sum_k (-D_x)^k \partial F/\partial u_{k x}`.
+
+    E(F) = 0 iff F is a total x-derivative (Olver, Applications of Lie Groups, Thm 4.7).
+    """
     total = sp.Integer(0)
     for s in jet_symbols_of(expr):
         kx, kt = derivative_orders(s)
@@ -684,7 +687,8 @@ def check_dataset(dataset: Dataset, *, mass_tol: float = 1e-8, energy_tol: float
         for key, label, value, tol in (("mass", "∫u dx drift", mass, max(mass_tol, tail)),
                                        ("energy", "∫u² dx drift", energy, max(energy_tol, tail))):
             if conserved[key]:
-                checks.append(DatasetCheck(name, label, value, value <= tol, f"conserved by the equation; tol {tol:.2g}"))
+                checks.append(DatasetCheck(name, label, value, value <= tol,
+                                           f"conserved by the equation; tol {tol:.2g}"))
             else:
                 checks.append(DatasetCheck(name, label, value, None, "not a conservation law of this equation"
                                            if eq is not None else "equation unknown"))

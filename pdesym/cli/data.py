@@ -116,7 +116,9 @@ def register(app: typer.Typer) -> None:
         from pdesym.datasets import generate_dataset
 
         if (preset is None) == (equation is None):
-            raise PdesymError("Give either a PRESET (e.g. 'pdesym generate kdv') or --equation TEXT, not both or neither.")
+            raise PdesymError(
+                "Give either a PRESET (e.g. 'pdesym generate kdv') or --equation TEXT, not both or neither."
+            )
         if threads < 1:
             raise PdesymError(f"--threads must be at least 1, got {threads}.")
         if preset is not None:
