@@ -585,6 +585,8 @@ def generate_dataset(
     }
     writer = DatasetWriter(out, attrs=attrs, force=force,
                            split_attrs={s: {"seed": split_seed(seed, s), "base_seed": seed} for s in SPLITS})
+    if progress is not None:
+        progress(0, total)
     with writer:
         for split in SPLITS:
             for batch in chunks(split):
