@@ -54,6 +54,35 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _range(a) -> str:
+    """One value if all trajectories share it, else min … max."""
+    return f"{a.min():.6g}" if (a == a.flat[0]).all() else f"{a.min():.4g} … {a.max():.4g}"
+
+
+def _provenance_rows(attrs: dict) -> list[tuple[str, str]]:
+    """Readable rows of the root attributes; solver settings of ``generate_batch`` get one row per topic."""
+    if not attrs:
+        return [("", "none recorded (not written by pdesym)")]
+    rows = [(k, _fmt(attrs[k])) for k in ("equation", "preset", "parameters", "seed") if k in attrs]
+    solver = attrs.get("solver")
+    if isinstance(solver, dict) and {"length", "nx", "dt", "t_end"} <= set(solver):
+        g = solver.get
+        rows += [
+            ("solver", str(g("solver_message") or g("solver") or g("method"))),
+            ("domain", f"L = {g('length'):.6g}, nx = {g('nx')}, t from {g('t_start', 0):.6g} over {g('t_end'):.6g} "
+                       f"in {g('nt_out')} snapshots, warm-up {g('warmup', 0):.6g}"),
+            ("time step", f"dt = {g('dt'):.6g}" + (f" ({g('dt_note')})" if g("dt_note") else "")),
+            ("initial data", f"{g('modes')} random Fourier modes, amplitude ≤ {g('amplitude')}, "
+                             f"wavenumbers ≤ {g('max_wavenumber')}"),
+            ("computed with", f"{g('dtype')} on {g('device')}"),
+            ("settings from", str(g("source", "-"))),
+        ]
+    elif solver is not None:
+        rows.append(("solver", _fmt(solver)))
+    rows += [(k, _fmt(attrs[k])) for k in ("pdesym_version", "created", "command", "format") if k in attrs]
+    return rows
+
+
 def register(app: typer.Typer) -> None:
     """Add ``generate``, ``equations`` and ``info`` to the root app."""
 
@@ -87,7 +116,9 @@ def register(app: typer.Typer) -> None:
         from pdesym.datasets import generate_dataset
 
         if (preset is None) == (equation is None):
-            raise PdesymError("Give either a PRESET (e.g. 'pdesym generate kdv') or --equation TEXT, not both or neither.")
+            raise PdesymError(
+                "Give either a PRESET (e.g. 'pdesym generate kdv') or --equation TEXT, not both or neither."
+            )
         if threads < 1:
             raise PdesymError(f"--threads must be at least 1, got {threads}.")
         if preset is not None:
@@ -106,18 +137,23 @@ def register(app: typer.Typer) -> None:
         torch.set_num_threads(threads)
         total = max(0, n_train) + max(0, n_valid) + max(0, n_test)
         start = time.perf_counter()
+        bar = progress_bar()
+        task = None
+
+        def report(done: int, total_: int) -> None:
+            nonlocal task
+            if task is None:  # first call: the arguments passed validation, solving begins
+                bar.start()
+                task = bar.add_task(spec if preset else "equation", total=total_, status="")
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, completed=done, total=total_, status=f"{rate:.2f} traj/s" if done else "")
+
         try:
-            with progress_bar() as bar:
-                task = bar.add_task(f"{spec if preset else 'equation'}", total=total, status="")
-
-                def report(done: int, total_: int) -> None:
-                    rate = done / max(time.perf_counter() - start, 1e-9)
-                    bar.update(task, completed=done, total=total_, status=f"{rate:.2f} traj/s")
-
-                path = generate_dataset(spec, out, n_train=n_train, n_valid=n_valid, n_test=n_test, seed=seed,
-                                        nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end, device=device,
-                                        dtype=dtype, chunk=chunk, force=force, progress=report, command=command)
+            path = generate_dataset(spec, out, n_train=n_train, n_valid=n_valid, n_test=n_test, seed=seed,
+                                    nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end, device=device,
+                                    dtype=dtype, chunk=chunk, force=force, progress=report, command=command)
         finally:
+            bar.stop()
             torch.set_num_threads(previous)
         elapsed = time.perf_counter() - start
         console.print(f"Wrote {path}: train {n_train}, valid {n_valid}, test {n_test} trajectories "
@@ -130,15 +166,15 @@ def register(app: typer.Typer) -> None:
         from pdesym.solvers import SOLVER_PRESETS
 
         table = Table(title="Equation presets (pdesym generate PRESET)", title_justify="left")
-        for col, justify in (("preset", "left"), ("equation", "left"), ("L", "right"), ("nx", "right"),
-                             ("t_end", "right"), ("dt", "right"), ("nt_out", "right"), ("warm-up", "right"),
-                             ("method", "left")):
-            table.add_column(col, justify=justify, style="bold" if col == "preset" else None)
+        for col in ("preset", "equation", "L", "nx", "stored t", "snapshots", "dt"):
+            table.add_column(col, justify="left" if col in ("preset", "equation", "stored t") else "right",
+                             style="bold" if col == "preset" else None, no_wrap=col != "equation")
         for name, p in SOLVER_PRESETS.items():
             eq = p.equation
-            text = eq.text + "".join(f", {k}={v}" for k, v in eq.params.items() if v is not None)
-            table.add_row(name, text, _fmt(p.length), _fmt(p.nx), _fmt(p.t_end), _fmt(p.dt), _fmt(p.nt_out),
-                          _fmt(p.warmup), _fmt(p.method))
+            params = ", ".join(f"{k} = {float(v):g}" for k, v in eq.params.items() if v is not None)
+            text = eq.text + (f" ({params})" if params else "")
+            table.add_row(name, text, f"{p.length:.4g}", str(p.nx), f"{p.warmup:g} … {p.warmup + p.t_end:g}",
+                          str(p.nt_out), f"{p.dt:g}" + ("" if p.method == "auto" else f" {p.method}"))
         console.print(table)
 
     @app.command("info")
@@ -152,24 +188,18 @@ def register(app: typer.Typer) -> None:
 
         with read_dataset(file) as ds:
             table = Table(title=f"{file}", title_justify="left")
-            for col in ("split", "N", "nt", "nx", "dtype", "L = nx·dx", "dx", "t range", "dt", "seed"):
-                table.add_column(col, justify="left" if col in ("split", "dtype", "t range") else "right")
+            for col in ("split", "N × nt × nx", "dtype", "L", "dx", "t", "dt", "seed"):
+                table.add_column(col, justify="left" if col in ("split", "dtype", "t") else "right")
             for name, s in ds.splits.items():
-                length = s.dx * s.nx
                 t = s.t.reshape(-1, s.nt)
-                same = lambda a: _fmt(float(a[0])) if (a == a[0]).all() else f"{a.min():.4g}…{a.max():.4g}"  # noqa: E731
-                table.add_row(name, str(s.n), str(s.nt), str(s.nx), str(s.u.dtype), same(length), same(s.dx),
-                              f"[{t[:, 0].min():.4g}, {t[:, -1].max():.4g}]", same(s.dt), _fmt(s.attrs.get("seed")))
+                table.add_row(name, f"{s.n} × {s.nt} × {s.nx}", str(s.u.dtype), _range(s.dx * s.nx), _range(s.dx),
+                              f"{t[:, 0].min():.4g} … {t[:, -1].max():.4g}", _range(s.dt), _fmt(s.attrs.get("seed")))
             console.print(table)
             prov = Table(title="Provenance", title_justify="left", show_header=False)
             prov.add_column("", style="bold")
             prov.add_column("")
-            for key in ("equation", "preset", "parameters", "seed", "solver", "pdesym_version", "created", "command",
-                        "format"):
-                if key in ds.attrs:
-                    prov.add_row(key, _fmt(ds.attrs[key]))
-            if not ds.attrs:
-                prov.add_row("", "none recorded (not written by pdesym)")
+            for key, value in _provenance_rows(ds.attrs):
+                prov.add_row(key, value)
             console.print(prov)
             checks = check_dataset(ds)
         ct = Table(title="Sanity checks (all values finite: ✓)", title_justify="left")
