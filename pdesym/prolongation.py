@@ -4,7 +4,8 @@ A batch of K fields :math:`V_k = \xi_k\partial_x + \tau_k\partial_t + \varphi_k\
 
 * a callable ``f(x, t, u) -> (..., K, 3)`` (or ``(..., 3)`` for one field), e.g. an MLP; if it
   has a method ``x_derivatives(jets, n)`` returning :math:`[D_x^j(\xi, \tau, \varphi)]_{j\le n}`
-  as (N, K, 3) tensors (its own Taylor mode), that is used instead of nested jvp;
+  as (N, K, 3) tensors (its own Taylor mode, see :mod:`pdesym.taylor`), that is used instead
+  of nested jvp, and likewise ``t_derivative(jets)`` -> :math:`D_t(\xi, \tau, \varphi)`;
 * a :class:`~pdesym.symbolic.VectorField` or a list of them;
 * a :class:`~pdesym.discovery.dictionary.FunctionDictionary` (all 3M elementary fields
   :math:`f_m\partial_x, f_m\partial_t, f_m\partial_u`, in that block order) or
@@ -261,7 +262,8 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
         # (N, K, 3)): much faster than nested jvp through a generic callable.
         own = getattr(fields, "x_derivatives", None)
         dx = own(flat, n) if callable(own) else x_derivatives(fn, flat, n)
-        dt = t_derivative(fn, flat)
+        own_t = getattr(fields, "t_derivative", None)
+        dt = own_t(flat) if callable(own_t) else t_derivative(fn, flat)
         result = _residual_from_derivatives([tuple(d.unbind(-1)) for d in dx], tuple(dt.unbind(-1)), flat, lin)
     if parts:
         return result

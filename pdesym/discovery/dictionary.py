@@ -56,23 +56,17 @@ class FunctionDictionary:
         r"""The dictionary without functions that are linear combinations of earlier ones on the points.
 
         User functions can make the list dependent (:math:`t/\sqrt{t+1} + 1/\sqrt{t+1} = \sqrt{t+1}`);
-        a dependent column would put a zero field into every null space. Greedy Gram–Schmidt in
-        list order (polynomials first) on unit-norm columns; a function is dropped when its
-        distance to the span of the kept ones is below ``tol``.
+        a dependent column would put a zero field into every null space. Unpivoted QR in
+        list order (polynomials first) of unit-norm columns; a function is dropped when its
+        distance to the span of the earlier ones is below ``tol``.
         """
         with torch.no_grad():
             F = self(x.reshape(-1), t.reshape(-1), u.reshape(-1))
             F = F / F.norm(dim=0).clamp_min(torch.finfo(F.dtype).tiny)
-            keep, Q = [], []
-            for m in range(F.shape[1]):
-                v = F[:, m].clone()
-                for _ in range(2):  # re-orthogonalise once for stability
-                    for q in Q:
-                        v = v - (q @ v) * q
-                nv = float(v.norm())
-                if nv > tol:
-                    keep.append(m)
-                    Q.append(v / nv)
+            # unpivoted QR works through the columns in list order: |R_mm| is the distance of
+            # column m to the span of the columns before it (the greedy criterion, one call)
+            R = torch.linalg.qr(F, mode="r").R
+            keep = [m for m in range(F.shape[1]) if float(R[m, m].abs()) > tol]
         out = FunctionDictionary.__new__(FunctionDictionary)
         out.__dict__.update(self.__dict__)
         base = self._keep.tolist() if self._keep is not None else list(range(len(self.terms)))

@@ -116,6 +116,8 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
         normalisation: see :data:`pdesym.validity.NORMALISATIONS`.
         rank: force the dimension (default: the largest gap, among the first ``max_rank``).
         fit: turn the null space into verified closed forms (:func:`fit_span`).
+
+    The linear algebra runs in float64 on the data's device whatever the samples' dtype.
     """
     start = perf_counter()
     eq = get_equation(equation) if isinstance(equation, str) else equation
@@ -126,10 +128,14 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
     if jets is None:
         if u is None:
             raise PdesymError("Give the samples u, x, t or precomputed jets.")
+        # float64 whatever the storage dtype: an exact generator's residual vanishes identically
+        # in the jet values, so float32 data still gives a rounding-level null space in float64
+        u, x, t = (torch.as_tensor(a).to(torch.float64) for a in (u, x, t))
         with torch.no_grad():
             jets = compute_jets(u, x, t, eq, method=method, time=time, **jet_options).sample(n_points, seed)
     else:
         jets = jets.flatten() if len(jets.shape) != 1 or jets.mask is not None else jets
+        jets = jets.to(dtype=torch.float64)
     full = len(dictionary)
     dictionary = dictionary.independent(jets.x, jets.t, jets[(0, 0)])
     if len(dictionary) < full:
