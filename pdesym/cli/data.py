@@ -21,8 +21,8 @@ from pdesym.errors import PdesymError
 __all__ = ["register", "default_output"]
 
 #: Torch threads for ``pdesym generate`` unless ``--threads`` says otherwise. Measured on the
-#: project's shared 2-core machine (kdv, 48 trajectories, nx 256): 1 thread 26 traj/s, 2 threads
-#: 1.6 traj/s (thread-pool spin-waiting under load); see benchmarks/bench_datasets.py.
+#: project's shared 2-core machine (kdv, 48 trajectories, nx 256): 1 thread 26-66 traj/s, 2 threads
+#: 1.6-1.7 traj/s (thread-pool spin-waiting under load); see benchmarks/bench_datasets.py.
 DEFAULT_THREADS = 1
 
 
