@@ -157,7 +157,7 @@ def solve(
     dtype: str | torch.dtype | None = None,
     rtol: float = 1e-8,
     atol: float = 1e-10,
-    refine: int = 4,
+    refine: int = 2,
 ) -> Solution:
     r"""Solve :math:`u_t = K` on the periodic :math:`[0, L)` for a batch of initial conditions.
 
