@@ -46,3 +46,10 @@ def test_presets_are_recorded():
         assert d["name"] == name and d["equation"]["name"] == name and d["source"]
     b = generate_batch("heat", 2, seed=0, nt_out=3, device="cpu")
     assert b.u.shape == (2, 3, 256) and b.settings["seed"] == 0 and b.seeds.dtype == torch.int64
+
+
+def test_float32_option_agrees_with_float64():
+    a = generate_batch("ckdv", 2, seed=0, t_end=10.0, nt_out=5, device="cpu")
+    b = generate_batch("ckdv", 2, seed=0, t_end=10.0, nt_out=5, device="cpu", dtype="float32")
+    assert b.u.dtype == torch.float32 and b.settings["dtype"] == "float32"
+    assert float((a.u - b.u.double()).abs().max()) <= 1e-5

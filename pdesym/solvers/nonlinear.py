@@ -26,7 +26,7 @@ import torch
 from pdesym.equations import T, X, derivative_orders, derivative_symbol, jet_symbols_of, to_torch
 from pdesym.solvers.spectral import SpectralGrid
 
-__all__ = ["NonlinearPart"]
+__all__ = ["NonlinearPart", "nonlinear_order"]
 
 
 def _flux_of(term: sp.Expr) -> tuple[int, sp.Expr] | None:
@@ -91,6 +91,15 @@ def _compile(nonlinear: sp.Expr) -> _Compiled:
     return _Compiled(sp.expand(flux), linear, rest)
 
 
+def nonlinear_order(nonlinear: sp.Expr) -> int:
+    """The highest x-derivative order N contains once written in flux form (u*u_x -> 1)."""
+    parts = _compile(nonlinear)
+    orders = [0]
+    for expr, extra in ((parts.flux, 1), (parts.rest, 0)):
+        orders += [derivative_orders(s)[0] + extra for s in jet_symbols_of(expr)]
+    return max(orders + list(parts.linear))
+
+
 class NonlinearPart:
     r"""N of :math:`u_t = Lu + N(x, t, u, u_x, \dots)` on a grid: ``N(v_hat, t) -> N_hat``.
 
@@ -113,13 +122,10 @@ class NonlinearPart:
         self.is_zero = self._flux_fn is None and self._rest_fn is None and not self._linear
         self.depends_on_time = T in nonlinear.free_symbols
         jets: set[str] = set()
-        orders = [0]
-        for fn, extra in ((self._flux_fn, 1), (self._rest_fn, 0)):
+        for fn in (self._flux_fn, self._rest_fn):
             if fn is not None:
                 jets.update(fn.jet_names)
-                orders += [n.count("x") + extra for n in fn.jet_names]
-        orders += [j for j in parts.linear]
-        self.order = max(orders)
+        self.order = nonlinear_order(nonlinear)
         #: modes the 2/3 rule keeps (3m < nx); products are formed from and projected onto them
         self.kept = (grid.nx - 1) // 3 + 1
         K = self.kept
