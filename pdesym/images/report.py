@@ -212,8 +212,8 @@ def plot_fields(fields: torch.Tensor, titles: list[str], path: Path, *, every: i
     pts = pixel_grid(h, w, dtype=torch.float64)[::every, ::every]
     fig, axes = plt.subplots(1, k, figsize=(2.6 * k, 2.8), squeeze=False)
     for i, ax in enumerate(axes[0]):
-        v = fields[i, :, ::every, ::every].double()
-        ax.quiver(pts[..., 0], pts[..., 1], v[0], v[1], angles="xy")
+        v = fields[i, :, ::every, ::every].double().numpy()
+        ax.quiver(pts[..., 0].numpy(), pts[..., 1].numpy(), v[0], v[1], angles="xy")
         ax.set_title(titles[i], fontsize=8)
         ax.set_aspect("equal")
         ax.invert_yaxis()
@@ -236,8 +236,8 @@ def plot_examples(rows: list[torch.Tensor], row_titles: list[str], col_titles: l
     for r, imgs in enumerate(rows):
         for c in range(n_cols):
             ax = axes[r][c]
-            img = imgs[c].detach().double().clamp(0, 1)
-            ax.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray" if img.shape[0] == 1 else None, vmin=0, vmax=1)
+            img = imgs[c].detach().double().clamp(0, 1).cpu()
+            ax.imshow((img[0] if img.shape[0] == 1 else img.permute(1, 2, 0)).numpy(), cmap="gray" if img.shape[0] == 1 else None, vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:

@@ -57,7 +57,7 @@ class SemolaConfig:
     orthogonality: float = 1.0
     max_width: float = math.pi
     init_width: float = 0.5
-    pretrain_epochs: int = 5  # classifier alone on plain images first
+    pretrain_epochs: int = 5  # classifier alone on plain images first (at most epochs - 1)
     search_steps: int = 60  # then each generator in turn against the held classifier
     active_width: float = 0.2  # a generator belongs to the learned algebra when its range is at least this
     tta: int = 8
@@ -70,8 +70,8 @@ class SemolaConfig:
         check_choice("generator kind", self.generators, GENERATOR_KINDS)
         if self.k < 1 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.aug_lr <= 0:
             raise PdesymError("k, epochs, batch size and learning rates must be positive.")
-        if self.pretrain_epochs < 0 or self.search_steps < 0 or self.pretrain_epochs >= self.epochs:
-            raise PdesymError("pretrain_epochs and search_steps must be >= 0, and pretrain_epochs < epochs.")
+        if self.pretrain_epochs < 0 or self.search_steps < 0:
+            raise PdesymError("pretrain_epochs and search_steps must be >= 0.")
         if not 0 < self.init_width < self.max_width:
             raise PdesymError(f"init_width must lie in (0, max_width={self.max_width:g}).")
         if self.tta < 0:
@@ -209,7 +209,7 @@ def train_semola(
     r"""Train a SmallCNN jointly with a :class:`LearnedAugmentation`; returns both and the accuracies.
 
     Three phases, all inside the ``epochs`` budget of the baselines:
-    1. ``pretrain_epochs`` of the classifier on plain images (it learns what the data says);
+    1. ``pretrain_epochs`` (at most ``epochs`` − 1) of the classifier on plain images (it learns what the data says);
     2. a greedy search, ``search_steps`` Adam steps per generator with the classifier held: generator
        k alone transforms the images at the initial range and minimises their cross-entropy plus its
        orthogonality to generators 1..k-1 (a classifier that co-adapts to its own augmentation gives
@@ -234,9 +234,10 @@ def train_semola(
     def orth():
         return config.orthogonality * aug.orthogonality() if config.k > 1 and config.orthogonality > 0 else 0.0
 
+    pretrain = min(config.pretrain_epochs, config.epochs - 1)
     for epoch in range(config.epochs):
-        plain = epoch < config.pretrain_epochs
-        if epoch == config.pretrain_epochs and config.search_steps:
+        plain = epoch < pretrain
+        if epoch == pretrain and config.search_steps:
             model.eval()
             for p in model.parameters():
                 p.requires_grad_(False)
