@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pdesym.cli.symmetries",
     "pdesym.cli.augment",
     "pdesym.cli.benchmark",
+    "pdesym.cli.images",
 )
 
 
