@@ -322,3 +322,13 @@ def test_transformed_kdv_equals_the_solver_from_the_transformed_start(kdv_soluti
         t = out.t[b, lo:hi]
         ref = solve("kdv", out.u[b:b + 1, lo], length=float(out.length[b]), t_out=t - t[0], dt=0.01)
         assert (ref.u[0] - out.u[b, lo:hi]).abs().max() < 1e-6
+
+
+def test_fast_resampling_paths_agree_with_the_per_point_reference():
+    traj, _ = smooth_trajectories()
+    action = GroupAction.from_fields([TRANSLATION, TIME, GALILEAN, KDV_SCALING])
+    eps = torch.tensor([[0.7, 0.013, 0.4, 0.1], [-1.1, -0.07, -0.3, -0.05], [0.0, 0.0, 0.0, 0.0]])
+    fast = transform_trajectories(traj, action, eps)
+    reference = transform_trajectories(traj, action, eps, fast=False)
+    assert torch.equal(fast.first, reference.first) and torch.equal(fast.stop, reference.stop)
+    assert (fast.u - reference.u).abs().max() < 1e-12
