@@ -332,3 +332,28 @@ def test_fast_resampling_paths_agree_with_the_per_point_reference():
     reference = transform_trajectories(traj, action, eps, fast=False)
     assert torch.equal(fast.first, reference.first) and torch.equal(fast.stop, reference.stop)
     assert (fast.u - reference.u).abs().max() < 1e-12
+
+
+def test_approximate_generators_from_a_discovery_file_are_integrated(tmp_path):
+    """Fields such as a discovery run writes (float coefficients, source 'nullspace', not verified):
+    a triangular one gets a closed form, a coupled one is integrated with torchdiffeq."""
+    from pdesym.augment import augment_dataset
+    from pdesym.symbolic.result import Generator, SymmetryResult
+    from pdesym.symbolic.vectorfield import read_expression
+
+    src = tmp_path / "kdv.h5"
+    _write_kdv_file(src, n=2)
+    fields = [VectorField(*(read_expression(c) for c in comps)) for comps in
+              (("0.999 + 0.001*t", "0", "0.001"), ("1.001*x + 0.0001*u", "3*t", "-2*u + 0.0001*x"))]
+    result = SymmetryResult(Equation.from_preset("kdv"), tuple(Generator(f, "", None, "nullspace") for f in fields),
+                            method="nullspace", solver="nullspace")
+    result.save(tmp_path / "learned.json")
+    summary = augment_dataset(src, tmp_path / "learned.json", tmp_path / "out.h5", copies=1, scales="2,0.02", seed=1)
+    assert [g["flow"] for g in summary.generators] == ["closed form", "integrated"]
+    # provenance replay: the recorded group parameters reproduce the stored samples
+    with read_dataset(tmp_path / "out.h5", load=True) as data, h5py.File(tmp_path / "out.h5") as f:
+        stored = data["train"].u
+        eps = torch.from_numpy(f["train/group_parameters"][...])
+    action = GroupAction.from_fields(fields)
+    replay = transform_trajectories(soliton_trajectories(b=2), action, eps)
+    assert summary.cropped == 0 and np.abs(replay.u.numpy() - stored).max() < 1e-13
