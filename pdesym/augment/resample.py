@@ -34,18 +34,19 @@ def _expand(v: torch.Tensor, ndim: int) -> torch.Tensor:
     return v.reshape(v.shape[0], *([1] * (ndim - 1)))
 
 
-def fourier_interpolate(u: torch.Tensor, xq: torch.Tensor, x0: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+def fourier_interpolate(u: torch.Tensor, xq: torch.Tensor, x0: torch.Tensor, length: torch.Tensor, *,
+                        fast: bool = True) -> torch.Tensor:
     r"""The trigonometric interpolant of ``u`` (B, R, nx) on ``x0 + j L / nx`` evaluated at ``xq`` (B, R, m).
 
     ``x0`` and ``length`` are (B,). Returns (B, R, m). Exact (to rounding) for fields without
-    modes above nx/2.
+    modes above nx/2. ``fast=False`` always takes the direct sum over modes (the reference path).
     """
     if u.ndim != 3 or xq.ndim != 3 or xq.shape[:2] != u.shape[:2]:
         raise PdesymError(f"fourier_interpolate needs u (B, R, nx) and xq (B, R, m), got {tuple(u.shape)} and "
                           f"{tuple(xq.shape)}.")
     b, r, nx = u.shape
     theta = (xq - _expand(x0, 3)) / _expand(length, 3)  # in periods
-    if xq.shape[-1] == nx:
+    if fast and xq.shape[-1] == nx:
         grid = torch.arange(nx, dtype=u.dtype, device=u.device) / nx
         shift = theta - grid
         mean = shift.mean(-1, keepdim=True)
@@ -119,19 +120,20 @@ def interpolate_time(u: torch.Tensor, s: torch.Tensor, order: int) -> torch.Tens
 
 
 def sample_trajectories(u: torch.Tensor, x0: torch.Tensor, dx: torch.Tensor, t0: torch.Tensor, dt: torch.Tensor,
-                        xq: torch.Tensor, tq: torch.Tensor, *, order: int = 8) -> torch.Tensor:
+                        xq: torch.Tensor, tq: torch.Tensor, *, order: int = 8, fast: bool = True) -> torch.Tensor:
     r"""Values of trajectories ``u`` (B, nt, nx) at points (``xq``, ``tq``), each (B, R, m).
 
     Per sample the stored grid is ``x0 + j dx`` (periodic, ``L = nx dx``) and ``t0 + n dt``. Query
     times outside the stored window are extrapolated by the end stencils (callers mark them
     invalid). When ``tq`` is constant along each row (the usual case: τ does not depend on x or u)
     whole snapshots are interpolated in time first; otherwise each point gets its own stencil.
+    ``fast=False`` takes the per-point path everywhere (the reference the fast paths are checked against).
     """
     b, nt, nx = u.shape
     length = dx * nx
     s = (tq - _expand(t0, 3)) / _expand(dt, 3)
     row = s[..., :1]
-    if float((s - row).abs().max()) <= _SNAP:
+    if fast and float((s - row).abs().max()) <= _SNAP:
         snap = interpolate_time(u, row[..., 0], order)  # (B, R, nx)
         return fourier_interpolate(snap, xq, x0, length)
     # Per-point stencils: interpolate the Fourier coefficients in time, then sum the modes.

@@ -84,7 +84,7 @@ def _stretch(action: GroupAction, traj: Trajectories, eps: torch.Tensor) -> tupl
 
 @torch.no_grad()
 def transform_trajectories(traj: Trajectories, action: GroupAction, eps: torch.Tensor, *, order: int = 8,
-                           iterations: int = 20, tol: float = 1e-12, report: bool = False
+                           iterations: int = 20, tol: float = 1e-12, report: bool = False, fast: bool = True
                            ) -> Trajectories | tuple[Trajectories, TransformReport]:
     r"""Apply :math:`g_\varepsilon` (``eps`` (B, k), one row per sample) to whole trajectories.
 
@@ -92,6 +92,7 @@ def transform_trajectories(traj: Trajectories, action: GroupAction, eps: torch.T
     docstring, with ``first``/``stop`` marking the snapshots whose pre-images lie in the stored
     window. ``order`` is the Lagrange order in t; ``iterations``/``tol`` bound the fixed point used
     when ξ or τ depend on u. With ``report=True`` also returns a :class:`TransformReport`.
+    ``fast=False`` resamples every point by the direct per-point path (reference and baseline).
     """
     if not isinstance(traj, Trajectories):
         raise PdesymError(f"transform_trajectories needs Trajectories, got {type(traj).__name__}.")
@@ -125,7 +126,8 @@ def transform_trajectories(traj: Trajectories, action: GroupAction, eps: torch.T
         xs, ts, _ = action.apply(xt, tt, guess, eps, inverse=True)
         inside = (ts >= lo[:, None, None]) & (ts <= hi[:, None, None])
         ts_clamped = torch.minimum(torch.maximum(ts, lo[:, None, None]), hi[:, None, None])
-        us = sample_trajectories(traj.u, traj.x0, traj.dx, traj.t0, traj.dt, xs, ts_clamped, order=order)
+        us = sample_trajectories(traj.u, traj.x0, traj.dx, traj.t0, traj.dt, xs, ts_clamped, order=order,
+                                 fast=fast)
         _, _, new = action.apply(xs, ts, us, eps)
         update = float((new - guess).abs().max()) if action.base_depends_on_u else 0.0
         guess = new

@@ -48,6 +48,10 @@ def register(app: typer.Typer) -> None:
         """Write COPIES transformed copies of every trajectory, resampled onto the stored grid, with provenance."""
         from pdesym.augment import augment_dataset
 
+        if out.exists() and not force:  # before any work or progress bar
+            from pdesym.errors import PdesymError
+
+            raise PdesymError(f"{out} already exists; pass --force to overwrite it.")
         command = "pdesym " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         with progress_bar() as bar:
             task = bar.add_task("Augmenting", total=None, status="")
