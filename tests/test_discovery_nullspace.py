@@ -110,8 +110,9 @@ def test_fit_fields_recovers_closed_forms_from_callables():
     assert [f.components for f in fit.exact] == [f.components for f in canonical_basis(exact)]
     assert fit.cosines.min() > 1 - 1e-10
     # a non-symmetry in the span is kept as an approximate field, never dropped
-    extra = fit_fields([VectorField(0, 0, U)], jets.x, jets.t, jets.u, "burgers", degree=1)
+    extra = fit_fields([VectorField(0, 0, U)], jets.x, jets.t, jets.u, "burgers", degree=1, jets=jets)
     assert not extra.exact and len(extra.approximate) == 1
+    assert extra.approximate[0].equals(VectorField(0, 0, U)) and extra.approximate_validity[0] > 1e-3
 
 
 def test_float32_samples_give_the_same_algebra():

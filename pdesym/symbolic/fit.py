@@ -158,7 +158,7 @@ def round_and_verify(row: Sequence[float], dictionary, equation: Equation, *, to
 
 def _approximate(row: Sequence[float], dictionary) -> VectorField:
     vals = [float(f"{float(v):.4g}") if abs(float(v)) > 1e-12 else 0.0 for v in row]
-    return dictionary.field([sp.Float(v, 4) if v != 0 else 0 for v in vals])
+    return dictionary.field([sp.Float(v) if v != 0 else 0 for v in vals])
 
 
 def fit_span(rows: torch.Tensor, dictionary, equation: Equation | str, *, scales: torch.Tensor | None = None,
@@ -202,12 +202,13 @@ def span_cosines(a, b, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> tor
 
 def fit_fields(fields, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, equation: Equation | str, *,
                degree: int = 2, basis: str | Sequence[str] | None = None, reference: Sequence[VectorField] | None = None,
-               tolerances=TOLERANCES, denominators=DENOMINATORS) -> FitResult:
+               jets=None, normalisation: str = "V", tolerances=TOLERANCES, denominators=DENOMINATORS) -> FitResult:
     r"""Fit numeric fields (callable or VectorFields) sampled at points (x, t, u) (each (N,)) to a basis.
 
     Least squares :math:`\min_c \|\sum_m c_m f_m - g\|` per component with unit-norm columns,
     then :func:`fit_span`. ``reference`` (default: none) adds principal cosines of the learned
-    span against it (e.g. ``find_symmetries(eq).fields``).
+    span against it (e.g. ``find_symmetries(eq).fields``); ``jets`` (on-shell jets of the data)
+    adds the infinitesimal validity (``normalisation``) of every approximate field.
     """
     from pdesym.discovery.dictionary import DictionaryFields, FunctionDictionary
     from pdesym.prolongation import as_field_function
@@ -225,7 +226,15 @@ def fit_fields(fields, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, equati
         coeffs = sol.T.reshape(K, 3, -1).reshape(K, -1)
         pscale = torch.stack([x.std(), t.std(), u.std()]).clamp_min(torch.finfo(x.dtype).tiny)
         col_scale = (norms.unsqueeze(0) / pscale.unsqueeze(1)).reshape(-1)
-    result = fit_span(coeffs, dictionary, eq, scales=col_scale, tolerances=tolerances, denominators=denominators)
+    validity = None
+    if jets is not None:
+        from pdesym.validity import infinitesimal_validity
+
+        def validity(rows: torch.Tensor) -> torch.Tensor:
+            return infinitesimal_validity(DictionaryFields(dictionary, rows), jets, eq, normalisation=normalisation)
+
+    result = fit_span(coeffs, dictionary, eq, scales=col_scale, tolerances=tolerances, denominators=denominators,
+                      validity=validity)
     result.misfit = misfit
     if reference:
         result.cosines = span_cosines(DictionaryFields(dictionary, coeffs), list(reference), x, t, u)
