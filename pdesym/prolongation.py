@@ -306,9 +306,19 @@ def prolong(fields, jets: Jets, order: int | None = None, *,
         wanted = [(a, b) for tot in range(order + 1) for b in range(tot + 1) for a in [tot - b]]
     else:
         wanted = sorted(set(tuple(o) for o in orders))
-    fn, _ = as_field_function(fields)
-    below = {(i, j) for (a, b) in wanted for i in range(a + 1) for j in range(b + 1)}
-    D = total_derivatives(fn, jets, sorted(below))  # (N, K, 3)
+    from pdesym.discovery.dictionary import DictionaryFields
+    from pdesym.symbolic.vectorfield import VectorField
+
+    below = sorted({(i, j) for (a, b) in wanted for i in range(a + 1) for j in range(b + 1)})
+    series = fields if isinstance(fields, DictionaryFields) else None
+    if series is None and (isinstance(fields, VectorField) or (
+            isinstance(fields, (list, tuple)) and fields and all(isinstance(f, VectorField) for f in fields))):
+        series = DictionaryFields.from_vector_fields(fields)  # polynomial fields: exact bivariate series
+    if series is not None:
+        D = series.total_derivatives(jets, below)  # (N, K, 3)
+    else:
+        fn, _ = as_field_function(fields)
+        D = total_derivatives(fn, jets, below)
     u = {o: v.unsqueeze(-1) for o, v in jets.values.items()}
     out = {}
     for (a, b) in wanted:
