@@ -234,8 +234,10 @@ def solve(
         try:
             sol = odeint(rhs, u0, ts, method="dopri5", rtol=rtol, atol=atol, options={"first_step": dt})
         except AssertionError as exc:  # torchdiffeq signals underflow of the step this way
-            bad = _first_bad(rhs(0.0, u0)) or 0
-            raise BlowUpError(bad, float("nan"), f"dopri5 failed: {exc}") from None
+            raise PdesymError(
+                f"The adaptive dopri5 integrator could not continue ({exc}); {eq.text!r} may be ill-posed "
+                "(backward diffusion somewhere) or far too stiff for an explicit method on this grid."
+            ) from None
         out = (sol[1:] if prepend else sol).transpose(0, 1).contiguous()
         bad = _first_bad(out)
         if bad is not None:
