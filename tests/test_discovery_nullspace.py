@@ -11,7 +11,7 @@ from pdesym.symbolic import VectorField, canonical_basis, find_symmetries, verif
 from pdesym.symbolic.fit import fit_fields, span_cosines
 from pdesym.validity import VALIDITIES, flow_validity, infinitesimal_validity
 
-T_END = {"kdv": 5.0, "ks": 5.0, "burgers": 2.0, "ckdv": 5.0, "nkdv": 50.0}
+T_END = {"kdv": 5.0, "ks": 5.0, "burgers": 2.0, "ckdv": 5.0, "nkdv": 50.0, "heat": 5.0}
 
 
 def _batch(name: str, nt: int = 20):
@@ -44,6 +44,16 @@ def test_nullspace_with_user_functions_finds_non_polynomial_generators(name, bas
     assert res.rank == 4 and all(res.verified)
     assert [f.components for f in res.fields] == [f.components for f in _exact(name)]
     assert len(res.dictionary) == (11 if name == "ckdv" else 12)
+
+
+def test_linear_equation_reports_the_superposition_family_apart():
+    """Heat: the degree-3 null space (dimension 10) holds 4 members β∂u of the superposition family;
+    the generators are the 6 of find_symmetries (projective one included), in its canonical form."""
+    b = _batch("heat")
+    res = nullspace_symmetries(b.u, b.x, b.t, "heat", degree=3, n_points=2000)
+    assert res.rank == 10 and all(res.verified)
+    assert [f.components for f in res.fields] == [f.components for f in _exact("heat")]
+    assert any("β∂u" in n for n in res.notes)
 
 
 @pytest.mark.parametrize("name", ["kdv", "ks", "burgers"])

@@ -26,6 +26,7 @@ from pdesym.equations import Equation, get_equation
 from pdesym.errors import PdesymError
 from pdesym.symbolic.algebra import canonical_basis, principal_cosines
 from pdesym.symbolic.prolongation import verify
+from pdesym.symbolic.symmetries import _modulo_superposition, superposition_family
 from pdesym.symbolic.vectorfield import VectorField
 
 __all__ = ["TOLERANCES", "DENOMINATORS", "FitResult", "canonical_column_order", "numeric_rref",
@@ -179,11 +180,20 @@ def fit_span(rows: torch.Tensor, dictionary, equation: Equation | str, *, scales
             approx_rows.append(row)
         else:
             exact.append(f)
-    exact = canonical_basis(exact) if exact else []
+    notes = []
+    family = superposition_family(eq)
+    if family is not None and exact:
+        # linear equations: β(x, t)∂u members are reported as the family, as find_symmetries does
+        kept = _modulo_superposition(eq, exact)
+        exact = canonical_basis(kept, modulo_superposition=True) if kept else []
+        notes.append(f"The equation is linear: every {family.text()} is a symmetry; members of this family "
+                     "in the null space are not listed as separate generators.")
+    else:
+        exact = canonical_basis(exact) if exact else []
     approx_val = None
     if validity is not None and approx_rows:
         approx_val = [float(v) for v in validity(torch.stack(approx_rows))]
-    return FitResult(exact, approx, approx_val, rref)
+    return FitResult(exact, approx, approx_val, rref, notes=notes)
 
 
 def span_cosines(a, b, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
