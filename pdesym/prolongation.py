@@ -239,6 +239,7 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
     coefficients. With ``parts=True`` returns :class:`ResidualParts` (flat (N, K) tensors).
     """
     from pdesym.discovery.dictionary import DictionaryFields, FunctionDictionary
+    from pdesym.symbolic.vectorfield import VectorField
 
     eq = equation if equation is not None else jets.equation
     if eq is None:
@@ -252,6 +253,9 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
     _check_jets(flat, n)
     names = flat.names()
     lin = [f(flat.x, flat.t, names) for f in linearisation(eq)]
+    if isinstance(fields, VectorField) or (isinstance(fields, (list, tuple)) and fields
+                                           and all(isinstance(f, VectorField) for f in fields)):
+        fields = DictionaryFields.from_vector_fields(fields) or fields  # polynomial: exact series, no jvp
     if isinstance(fields, (FunctionDictionary, DictionaryFields)):
         dictionary = fields if isinstance(fields, FunctionDictionary) else fields.dictionary
         cols = _dictionary_parts(dictionary, flat, lin)
@@ -274,7 +278,7 @@ def _dictionary_parts(dictionary, jets: Jets, lin) -> ResidualParts:
     """Residual columns of the 3M elementary fields f_m∂x | f_m∂t | f_m∂u of a dictionary."""
     n = len(lin) - 1
     dx = dictionary.x_derivatives(jets, n)  # each (N, M), exact Taylor series
-    dt = t_derivative(dictionary, jets)
+    dt = dictionary.total_derivatives(jets, [(0, 1)])[(0, 1)]  # D_t f = f_t + f_u u_t
     blocks = []
     for slot in range(3):
         dxs = [tuple(d if s == slot else None for s in range(3)) for d in dx]
@@ -306,9 +310,19 @@ def prolong(fields, jets: Jets, order: int | None = None, *,
         wanted = [(a, b) for tot in range(order + 1) for b in range(tot + 1) for a in [tot - b]]
     else:
         wanted = sorted(set(tuple(o) for o in orders))
-    fn, _ = as_field_function(fields)
-    below = {(i, j) for (a, b) in wanted for i in range(a + 1) for j in range(b + 1)}
-    D = total_derivatives(fn, jets, sorted(below))  # (N, K, 3)
+    from pdesym.discovery.dictionary import DictionaryFields
+    from pdesym.symbolic.vectorfield import VectorField
+
+    below = sorted({(i, j) for (a, b) in wanted for i in range(a + 1) for j in range(b + 1)})
+    series = fields if isinstance(fields, DictionaryFields) else None
+    if series is None and (isinstance(fields, VectorField) or (
+            isinstance(fields, (list, tuple)) and fields and all(isinstance(f, VectorField) for f in fields))):
+        series = DictionaryFields.from_vector_fields(fields)  # polynomial fields: exact bivariate series
+    if series is not None:
+        D = series.total_derivatives(jets, below)  # (N, K, 3)
+    else:
+        fn, _ = as_field_function(fields)
+        D = total_derivatives(fn, jets, below)
     u = {o: v.unsqueeze(-1) for o, v in jets.values.items()}
     out = {}
     for (a, b) in wanted:

@@ -136,6 +136,11 @@ def _poly_jets(px: torch.Tensor, pt: torch.Tensor, pu: torch.Tensor, cx: torch.T
     scattered points; px, pt, pu (..., P); cx, ct, hx, ht (...)."""
     a = (px - cx.unsqueeze(-1)) / hx.unsqueeze(-1)
     b = (pt - ct.unsqueeze(-1)) / ht.unsqueeze(-1)
+    # coordinates in [-1, 1] over the patch: a well-conditioned Vandermonde matrix for high degrees
+    sa = a.abs().amax(-1).clamp_min(1.0)
+    sb = b.abs().amax(-1).clamp_min(1.0)
+    a, b = a / sa.unsqueeze(-1), b / sb.unsqueeze(-1)
+    hx, ht = hx * sa, ht * sb
     exps = [(i, j) for j in range(deg_t + 1) for i in range(deg_x + 1) if i + j <= max(deg_x, deg_t)]
     V = torch.stack([a ** i * b ** j for i, j in exps], dim=-1)  # (..., P, C)
     Q, R = torch.linalg.qr(V)

@@ -11,7 +11,7 @@ from pdesym.symbolic import VectorField, canonical_basis, find_symmetries, verif
 from pdesym.symbolic.fit import fit_fields, span_cosines
 from pdesym.validity import VALIDITIES, flow_validity, infinitesimal_validity
 
-T_END = {"kdv": 5.0, "ks": 5.0, "burgers": 2.0, "ckdv": 5.0, "nkdv": 50.0}
+T_END = {"kdv": 5.0, "ks": 5.0, "burgers": 2.0, "ckdv": 5.0, "nkdv": 50.0, "heat": 5.0}
 
 
 def _batch(name: str, nt: int = 20):
@@ -44,6 +44,16 @@ def test_nullspace_with_user_functions_finds_non_polynomial_generators(name, bas
     assert res.rank == 4 and all(res.verified)
     assert [f.components for f in res.fields] == [f.components for f in _exact(name)]
     assert len(res.dictionary) == (11 if name == "ckdv" else 12)
+
+
+def test_linear_equation_reports_the_superposition_family_apart():
+    """Heat: the degree-3 null space (dimension 10) holds 4 members β∂u of the superposition family;
+    the generators are the 6 of find_symmetries (projective one included), in its canonical form."""
+    b = _batch("heat")
+    res = nullspace_symmetries(b.u, b.x, b.t, "heat", degree=3, n_points=2000)
+    assert res.rank == 10 and all(res.verified)
+    assert [f.components for f in res.fields] == [f.components for f in _exact("heat")]
+    assert any("β∂u" in n for n in res.notes)
 
 
 @pytest.mark.parametrize("name", ["kdv", "ks", "burgers"])
@@ -111,8 +121,9 @@ def test_fit_fields_recovers_closed_forms_from_callables():
     assert [f.components for f in fit.exact] == [f.components for f in canonical_basis(exact)]
     assert fit.cosines.min() > 1 - 1e-10
     # a non-symmetry in the span is kept as an approximate field, never dropped
-    extra = fit_fields([VectorField(0, 0, U)], jets.x, jets.t, jets.u, "burgers", degree=1)
+    extra = fit_fields([VectorField(0, 0, U)], jets.x, jets.t, jets.u, "burgers", degree=1, jets=jets)
     assert not extra.exact and len(extra.approximate) == 1
+    assert extra.approximate[0].equals(VectorField(0, 0, U)) and extra.approximate_validity[0] > 1e-3
 
 
 def test_float32_samples_give_the_same_algebra():

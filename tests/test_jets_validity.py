@@ -97,6 +97,8 @@ def test_grams_give_the_validity_of_combinations():
 def test_rank_by_gap_picks_the_largest_ratio():
     choice = rank_by_gap([1e-15, 2e-15, 3e-15, 1e-3, 5e-3, 1.0])
     assert choice.rank == 3 and choice.gap == pytest.approx(1e-3 / 3e-15)
+    assert choice.runner_up_rank == 5 and choice.accepted()
+    assert not rank_by_gap([1.0, 2.0, 3.9, 8.0]).accepted()  # gaps of 2: no clear dimension
     assert rank_by_gap([0.0, 0.0, 1.0, 2.0]).rank == 2  # exact zeros are fine
     with pytest.raises(PdesymError):
         rank_by_gap([1.0])

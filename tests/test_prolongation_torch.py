@@ -43,6 +43,11 @@ def test_torch_prolongation_equals_sympy_up_to_order_4():
             worst = max(worst, float(err))
     assert len(got) == 15  # all (i, j) with i + j <= 4
     assert worst <= 1e-10
+    # the generic path (any callable: nested forward-mode AD) agrees with the series path
+    fns = [f.numeric("torch") for f in fields]
+    generic = prolong(lambda x, t, u: torch.stack([fn(x, t, u) for fn in fns], -2), jets, 3)
+    for o, v in generic.items():
+        assert torch.allclose(v, got[o], rtol=1e-11, atol=1e-9)
 
 
 def test_prolongation_residual_equals_characteristic_residual_on_shell():

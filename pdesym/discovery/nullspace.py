@@ -40,7 +40,9 @@ class NullspaceResult:
         fields: closed-form generators (verified, canonical) followed by approximate ones.
         verified: per field, True when exactly verified.
         singular_values: generalised singular values σ (ascending); σ² is a direction's validity.
-        rank: dimension chosen at the largest gap; gap: σ_rank / σ_rank-1.
+        rank: null-space dimension chosen at the largest gap; gap: σ_rank / σ_rank-1. For a
+            linear equation it counts members of the superposition family β(x, t)∂u too, which
+            ``fields`` leaves out (as :func:`pdesym.symbolic.find_symmetries` does; see ``notes``).
         coefficients: numeric basis of the null space, (rank, 3M) over ``dictionary``.
         dictionary: the function dictionary; jets: the jet points used.
         fit: the :class:`~pdesym.symbolic.fit.FitResult` (None when ``fit=False``).
@@ -162,6 +164,7 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
 
         fitted = fit_span(coeffs, dictionary, eq, scales=Bcols, validity=validity)
         fields, verified = fitted.fields, fitted.verified
+        notes.extend(fitted.notes)
         if fitted.approximate:
             notes.append(f"{len(fitted.approximate)} of {r} null directions did not round to an exact symmetry; "
                          "they are reported as approximate fields with their validity.")
