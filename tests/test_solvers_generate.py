@@ -53,3 +53,28 @@ def test_float32_option_agrees_with_float64():
     b = generate_batch("ckdv", 2, seed=0, t_end=10.0, nt_out=5, device="cpu", dtype="float32")
     assert b.u.dtype == torch.float32 and b.settings["dtype"] == "float32"
     assert float((a.u - b.u.double()).abs().max()) <= 1e-5
+
+
+def test_bad_inputs_get_one_clear_sentence():
+    import pytest
+
+    from pdesym.errors import PdesymError
+    from pdesym.solvers import solve
+
+    u0 = torch.zeros(2, 64)
+    t = torch.tensor([0.0, 1.0])
+    cases = [
+        (lambda: get_solver_preset("kdw"), "Unknown solver preset 'kdw'"),
+        (lambda: solve("kdv", u0, length=10.0, t_out=t, dt=0.1, method="rk4"), "Unknown method 'rk4'"),
+        (lambda: solve("kdv", u0, length=10.0, t_out=t, dt=0.1, method="colehopf"), "viscous Burgers"),
+        (lambda: solve("u_t = u_x*u_xx", u0, length=10.0, t_out=t, dt=0.1, method="etdrk4"), "use 'dopri5'"),
+        (lambda: solve("kdv", u0[0], length=10.0, t_out=t, dt=0.1), "shape (B, nx)"),
+        (lambda: solve("kdv", u0, length=10.0, t_out=t.flip(0), dt=0.1), "strictly increasing"),
+        (lambda: solve("u_t = a*u_xx", u0, length=10.0, t_out=t, dt=0.1), "has no value"),
+        (lambda: generate_batch("kdv", 0, seed=0), "positive integer"),
+        (lambda: generate_batch("kdv", 1, seed=0, nx=63), "even integer"),
+    ]
+    for call, words in cases:
+        with pytest.raises(PdesymError) as info:
+            call()
+        assert words in str(info.value), (words, str(info.value))

@@ -17,7 +17,6 @@ When :math:`K = g(t) K_0` (nkdv), time is re-parametrised exactly first: with
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 

@@ -124,7 +124,8 @@ class NonlinearPart:
         jets: set[str] = set()
         for fn in (self._flux_fn, self._rest_fn):
             if fn is not None:
-                jets.update(fn.jet_names)
+                # "u" is always formed: a term free of u (forcing) still needs the batch shape
+                jets.update(fn.jet_names or ("u",))
         self.order = nonlinear_order(nonlinear)
         #: modes the 2/3 rule keeps (3m < nx); products are formed from and projected onto them
         self.kept = (grid.nx - 1) // 3 + 1

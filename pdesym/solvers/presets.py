@@ -5,6 +5,13 @@ Augmentation for Neural PDE Solvers" (ICML 2022, LPSDA; KdV, KS, Burgers) and Ko
 "Learning Infinitesimal Generators of Continuous Symmetries from Data" (NeurIPS 2024; nkdv and
 ckdv on the KdV domain). Time steps are pdesym's own, chosen by a measured accuracy study (see
 each preset's ``dt_note``); the step never changes the stored times, only how they are reached.
+
+Initial conditions are LPSDA's random sine sums: KdV/KS use its 10 modes with wavenumbers 1-2
+(``equations/PDEs.py``: ``N = 10``, ``lmin, lmax = 1, 3`` exclusive), Burgers/heat its 20 modes
+with wavenumbers 1-6 (its Heat class); the KdV amplitude is reduced so that the data are resolved
+on 256 points (see below). Stored times: LPSDA keeps the last 140 of 250 snapshots over [0, T];
+pdesym spaces ``nt_out`` snapshots over [warmup, warmup + t_end] and discards only the warm-up.
+Not done here: LPSDA's optional +-10 % random domain length and duration per trajectory.
 """
 
 from __future__ import annotations
