@@ -1,0 +1,209 @@
+r"""Validity scores: how far a vector field is from being a symmetry of the data's equation.
+
+*Infinitesimal validity* (linear in the field): the mean square of the characteristic residual
+:math:`R = D_tQ - F'[u](Q)` over jet points divided by a mean-square *normalisation* that is
+also linear in the field, so the score is scale-free and the same formula gives a generalised
+eigenproblem for dictionaries (:func:`validity_grams`):
+
+* ``"V"``: the field's own size on the data,
+  :math:`\omega^2\,\overline{(\xi s_x)^2 + (\tau s_t)^2 + \varphi^2}`, with :math:`s_x, s_t` the
+  rms of :math:`u_x, u_t` and :math:`\omega = \mathrm{rms}(u_t)/\mathrm{rms}(u)` (units of R);
+  worked on KdV, KS and Burgers (DESIGN §7.1);
+* ``"P"``: :math:`\overline{(D_tQ)^2 + (F'Q)^2}` (the two terms that must cancel);
+* ``"PV"``: the sum of both.
+
+*Flow validity* (the finite test of Ko, Kim & Lee 2024): flow sampled patches by
+:math:`\exp(\varepsilon V)` (torchdiffeq), re-estimate derivatives by a local polynomial fit on
+the moved points, and score the PDE residual of the result relative to the size of its terms.
+
+Both are differentiable in the field parameters. Absolute values do not transfer between
+equations (DESIGN §7.1): compare fields on the same data, never threshold across equations.
+"""
+
+from __future__ import annotations
+
+from math import factorial
+from typing import Callable
+
+import torch
+
+from pdesym.equations import Equation, get_equation
+from pdesym.errors import PdesymError, check_choice
+from pdesym.jets import Jets, Patches
+from pdesym.prolongation import ResidualParts, as_field_function, characteristic_residual
+
+__all__ = [
+    "NORMALISATIONS",
+    "VALIDITIES",
+    "normaliser_terms",
+    "infinitesimal_validity",
+    "validity_grams",
+    "flow_validity",
+    "flow_points",
+]
+
+
+def _norm_v(parts: ResidualParts, jets: Jets) -> torch.Tensor:
+    s_x, s_t, s_u = jets.rms((1, 0)), jets.rms((0, 1)), jets.rms((0, 0))
+    omega = s_t / s_u.clamp_min(torch.finfo(s_u.dtype).tiny)
+    return torch.stack([parts.xi * (s_x * omega), parts.tau * (s_t * omega), parts.phi * omega])
+
+
+def _norm_p(parts: ResidualParts, jets: Jets) -> torch.Tensor:
+    return torch.stack([parts.DtQ, parts.FQ])
+
+
+def _norm_pv(parts: ResidualParts, jets: Jets) -> torch.Tensor:
+    return torch.cat([_norm_p(parts, jets), _norm_v(parts, jets)])
+
+
+#: name -> (description, terms(parts, jets) -> (S, N, K) tensor linear in the field).
+NORMALISATIONS: dict[str, tuple[str, Callable[[ResidualParts, Jets], torch.Tensor]]] = {
+    "V": ("the field's size on the data (ξ·rms u_x, τ·rms u_t, φ, in units of R)", _norm_v),
+    "P": ("the size of the two cancelling terms |D_tQ|, |F'[u]Q|", _norm_p),
+    "PV": ("both of the above", _norm_pv),
+}
+
+
+def normaliser_terms(parts: ResidualParts, jets: Jets, normalisation: str = "V") -> torch.Tensor:
+    """The (S, N, K) terms whose mean square over points (summed over S) normalises R²."""
+    check_choice("normalisation", normalisation, NORMALISATIONS)
+    return NORMALISATIONS[normalisation][1](parts, jets)
+
+
+def _parts(fields, jets: Jets, equation) -> tuple[ResidualParts, Jets]:
+    flat = jets.flatten() if len(jets.shape) != 1 or jets.mask is not None else jets
+    eq = equation if equation is not None else jets.equation
+    return characteristic_residual(fields, flat, eq, parts=True), flat
+
+
+def infinitesimal_validity(fields, jets: Jets, equation: Equation | str | None = None, *,
+                           normalisation: str = "V") -> torch.Tensor:
+    r"""Scale-free validity :math:`\overline{R^2} / \overline{\sum_s N_s^2}` of each of K fields, shape (K,).
+
+    0 for an exact symmetry (≈1e-30 on on-shell jets); O(1) for fields far from the algebra.
+    """
+    check_choice("normalisation", normalisation, NORMALISATIONS)
+    parts, flat = _parts(fields, jets, equation)
+    den = normaliser_terms(parts, flat, normalisation).pow(2).sum(0).mean(0)
+    return parts.R.pow(2).mean(0) / den.clamp_min(torch.finfo(den.dtype).tiny)
+
+
+def validity_grams(fields, jets: Jets, equation: Equation | str | None = None, *,
+                   normalisation: str = "V") -> tuple[torch.Tensor, torch.Tensor]:
+    r"""(G_R, G_N), both (K, K): :math:`G_R = R^\top R / N`, :math:`G_N = \sum_s N_s^\top N_s / N`.
+
+    The validity of the combination :math:`\sum_k c_k V_k` is :math:`c^\top G_R c / c^\top G_N c`;
+    the generalised eigenvalues of (G_R, G_N) score a whole span (for span-only losses).
+    """
+    check_choice("normalisation", normalisation, NORMALISATIONS)
+    parts, flat = _parts(fields, jets, equation)
+    n = parts.R.shape[0]
+    terms = normaliser_terms(parts, flat, normalisation)
+    return parts.R.T @ parts.R / n, torch.einsum("snk,snl->kl", terms, terms) / n
+
+
+# --------------------------------------------------------------------------- finite flows
+def flow_points(fields, points: torch.Tensor, eps: float | torch.Tensor, *, steps: int = 8,
+                method: str = "rk4") -> torch.Tensor:
+    r"""Points (K, P, 3) moved along each field k for "time" ``eps`` (scalar or (K,)): :math:`\exp(\varepsilon V_k)`.
+
+    Integrated with torchdiffeq (fixed-step ``method``, ``steps`` steps; differentiable).
+    """
+    from torchdiffeq import odeint
+
+    fn, _ = as_field_function(fields)
+    K = points.shape[0]
+    eps = torch.as_tensor(eps, dtype=points.dtype, device=points.device).reshape(-1)
+    scale = eps.expand(K).reshape(K, 1, 1)
+
+    def velocity(_s, y):
+        flat = y.reshape(-1, 3)
+        v = fn(flat[:, 0], flat[:, 1], flat[:, 2])  # (K*P, K, 3)
+        v = v.reshape(K, -1, v.shape[-2], 3)
+        idx = torch.arange(K, device=y.device)
+        own = v[idx, :, idx, :]  # field k at the points of flow k
+        return own * scale
+
+    s = torch.linspace(0.0, 1.0, 2, dtype=points.dtype, device=points.device)
+    out = odeint(velocity, points, s, method=method, options={"step_size": 1.0 / steps})
+    return out[-1]
+
+
+def _poly_jets(px: torch.Tensor, pt: torch.Tensor, pu: torch.Tensor, cx: torch.Tensor, ct: torch.Tensor,
+               hx: torch.Tensor, ht: torch.Tensor, deg_x: int, deg_t: int, orders) -> dict:
+    """Derivatives at (cx, ct) of the least-squares polynomial of degrees (deg_x, deg_t) through
+    scattered points; px, pt, pu (..., P); cx, ct, hx, ht (...)."""
+    a = (px - cx.unsqueeze(-1)) / hx.unsqueeze(-1)
+    b = (pt - ct.unsqueeze(-1)) / ht.unsqueeze(-1)
+    exps = [(i, j) for j in range(deg_t + 1) for i in range(deg_x + 1) if i + j <= max(deg_x, deg_t)]
+    V = torch.stack([a ** i * b ** j for i, j in exps], dim=-1)  # (..., P, C)
+    Q, R = torch.linalg.qr(V)
+    coef = torch.linalg.solve_triangular(R, (Q.transpose(-1, -2) @ pu.unsqueeze(-1)), upper=True).squeeze(-1)
+    out = {}
+    for o in orders:
+        k = exps.index(o)
+        out[o] = coef[..., k] * (factorial(o[0]) * factorial(o[1])) / (hx ** o[0] * ht ** o[1])
+    return out
+
+
+def flow_validity(fields, patches: Patches, equation: Equation | str | None = None, *, eps: float = 0.05,
+                  steps: int = 8, deg_x: int | None = None, deg_t: int = 2, normalise: bool = True) -> torch.Tensor:
+    r"""Finite-flow validity of K fields on sampled patches, shape (K,).
+
+    Every sample (x, t, u) of each patch moves along :math:`\exp(\varepsilon V_k)`; a polynomial
+    in (x, t) of degrees (deg_x, deg_t) is fitted by least squares to the moved samples, its
+    derivatives at the moved patch centre give the jet, and the score is the mean over patches
+    of :math:`(u_t - F)^2 / (u_t^2 + F^2)` for :math:`u_t = F`. With ``normalise`` each field is
+    first scaled to unit size :math:`\overline{(\xi/L_x)^2 + (\tau/L_t)^2 + (\varphi/\sigma_u)^2}`
+    on the patches (L the extent of x, t; σ_u the spread of u), so ε is a fraction of the data
+    scale. An exact symmetry scores like ε = 0 (the fit error); a non-symmetry grows with ε.
+    """
+    eq = equation if equation is not None else patches.equation
+    if eq is None:
+        raise PdesymError("The flow validity needs the equation; pass equation=... .")
+    eq = get_equation(eq) if isinstance(eq, str) else eq
+    if not eq.is_evolution:
+        raise PdesymError(f"The flow validity needs an evolution equation u_t = F; {eq.text!r} is not one.")
+    n = eq.spatial_order
+    deg_x = deg_x if deg_x is not None else n + 2
+    fn, _ = as_field_function(fields)
+    pts = torch.stack([patches.x, patches.t, patches.u], dim=-1)  # (n, pt, px, 3)
+    flat = pts.reshape(-1, 3)
+    V0 = fn(flat[:, 0], flat[:, 1], flat[:, 2])  # (P, K, 3)
+    K = V0.shape[-2]
+    eps_k = torch.full((K,), float(eps), dtype=flat.dtype, device=flat.device)
+    if normalise:
+        scales = torch.stack([flat[:, 0].max() - flat[:, 0].min(), flat[:, 1].max() - flat[:, 1].min(),
+                              flat[:, 2].std()]).clamp_min(torch.finfo(flat.dtype).tiny)
+        size = (V0 / scales).pow(2).sum(-1).mean(0).sqrt()  # (K,)
+        eps_k = eps_k / size.clamp_min(torch.finfo(flat.dtype).tiny)
+    moved = flow_points(fields, flat.unsqueeze(0).expand(K, -1, 3).contiguous(), eps_k, steps=steps)
+    moved = moved.reshape(K, *pts.shape)  # (K, n, pt, px, 3)
+    it, ix = patches.centre
+    c = moved[:, :, it, ix, :]  # (K, n, 3)
+    hx = (patches.x[:, 0, 1] - patches.x[:, 0, 0]).abs().expand(K, -1)
+    ht = (patches.t[:, 1, 0] - patches.t[:, 0, 0]).abs().expand(K, -1)
+    P = moved.reshape(K, moved.shape[1], -1, 3)
+    orders = [(k, 0) for k in range(n + 1)] + [(0, 1)]
+    jets = _poly_jets(P[..., 0], P[..., 1], P[..., 2], c[..., 0], c[..., 1], hx, ht, deg_x, deg_t, orders)
+    names = {str(_sym(o)): v for o, v in jets.items() if o != (0, 0)}
+    names["u"] = jets[(0, 0)]
+    F = eq.rhs_function()(c[..., 0], c[..., 1], names)
+    ut = jets[(0, 1)]
+    score = (ut - F).pow(2) / (ut.pow(2) + F.pow(2)).clamp_min(torch.finfo(ut.dtype).tiny)
+    return score.mean(-1)
+
+
+def _sym(o):
+    from pdesym.equations import derivative_symbol
+
+    return derivative_symbol(*o)
+
+
+#: Validity scores by name: ``infinitesimal_validity(fields, jets, equation)``,
+#: ``flow_validity(fields, patches, equation)``.
+VALIDITIES: dict[str, Callable] = {
+    "infinitesimal": infinitesimal_validity,
+    "flow": flow_validity,
+}
