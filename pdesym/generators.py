@@ -35,6 +35,7 @@ __all__ = [
     "affine_dictionary",
     "plane_affine_basis",
     "plane_affine_matrices",
+    "plane_affine_coefficients",
     "gram",
     "orthogonality_penalty",
     "smoothness_penalty",
@@ -294,3 +295,16 @@ def fit_affine(values: torch.Tensor, points: torch.Tensor, weights: torch.Tensor
     resid = values - (torch.einsum("kij,nj->kni", a, points) + b[:, None, :])
     total = (values**2).sum(dim=(1, 2)).clamp_min(torch.finfo(values.dtype).tiny)
     return a, b, 1.0 - (resid**2).sum(dim=(1, 2)) / total
+
+
+def plane_affine_coefficients(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""Coordinates of :math:`V = Ax + b` in the named plane basis (inverse of :func:`plane_affine_matrices`).
+
+    ``a`` (..., 2, 2), ``b`` (..., 2) -> (..., 6): ∂x, ∂y, rotation :math:`(A_{21}-A_{12})/2`,
+    scaling :math:`(A_{11}+A_{22})/2`, shears :math:`(A_{11}-A_{22})/2` and :math:`(A_{12}+A_{21})/2`.
+    """
+    return torch.stack([
+        b[..., 0], b[..., 1],
+        (a[..., 1, 0] - a[..., 0, 1]) / 2, (a[..., 0, 0] + a[..., 1, 1]) / 2,
+        (a[..., 0, 0] - a[..., 1, 1]) / 2, (a[..., 0, 1] + a[..., 1, 0]) / 2,
+    ], dim=-1)

@@ -100,3 +100,12 @@ def test_smoothness_is_zero_on_affine_and_matches_a_quadratic():
     rot = lambda p: torch.stack([-p[..., 1], p[..., 0]], -1)[None]
     assert lipschitz_penalty(rot, x, bound=1.0 + 1e-9).item() == 0.0
     assert abs(lipschitz_penalty(rot, x, bound=0.5).item() - 0.25) < 1e-12
+
+
+def test_plane_affine_coefficients_invert_the_named_matrices():
+    from pdesym.generators import plane_affine_coefficients
+
+    a, b = plane_affine_matrices()
+    assert torch.allclose(plane_affine_coefficients(a, b), torch.eye(6), atol=1e-15)
+    c = torch.randn(4, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.allclose(plane_affine_coefficients(torch.einsum("kd,dij->kij", c, a), c @ b), c, atol=1e-14)
