@@ -64,11 +64,12 @@ def command_errors(fn: F) -> F:
             if settings.debug:
                 err_console.print(traceback.format_exc())
             raise fail(str(exc)) from None
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        except OSError as exc:  # unwritable or missing paths, full disks, files that HDF5 cannot open
             if settings.debug:
                 err_console.print(traceback.format_exc())
             where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-            raise fail(f"Cannot access{where}: {exc.strerror or exc}.") from None
+            reason = str(exc.strerror or exc).strip().rstrip(".").split("\n")[0]
+            raise fail(f"Cannot access{where}: {reason}.") from None
         except Exception as exc:  # a bug: say so honestly, keep the traceback one flag away
             if settings.debug:
                 err_console.print(traceback.format_exc())

@@ -1,0 +1,212 @@
+"""``pdesym generate``, ``pdesym equations``, ``pdesym info``: make, list and inspect PDE datasets.
+
+Thin: parse options, call :func:`pdesym.datasets.generate_dataset` / :func:`read_dataset` /
+:func:`check_dataset`, print with rich. Every failure is one sentence (see ``command_errors``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from pdesym.cli.output import command_errors, console, err_console, progress_bar, settings
+from pdesym.errors import PdesymError
+
+__all__ = ["register", "default_output"]
+
+#: Torch threads for ``pdesym generate`` unless ``--threads`` says otherwise. Measured on the
+#: project's shared 2-core machine (kdv, 48 trajectories, nx 256): 1 thread 26 traj/s, 2 threads
+#: 1.6 traj/s (thread-pool spin-waiting under load); see benchmarks/bench_datasets.py.
+DEFAULT_THREADS = 1
+
+
+def default_output(spec: str) -> Path:
+    """``data/<preset>.h5`` for a preset, ``data/<equation as a slug>.h5`` for typed equations."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", spec.strip()).strip("_")[:48] or "dataset"
+    return Path("data") / f"{slug.lower()}.h5"
+
+
+def _command_line(spec_args: list[str], options: dict[str, object]) -> str:
+    """The provenance command: reconstructed from the parsed options, so identical runs record
+    identical text wherever they are launched from."""
+    parts = ["pdesym", "generate", *spec_args]
+    for name, value in options.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        parts += [flag] if value is True else [flag, str(value)]
+    return shlex.join(parts)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items()) or "-"
+    if value is None or value == "":
+        return "-"
+    return str(value)
+
+
+def _range(a) -> str:
+    """One value if all trajectories share it, else min … max."""
+    return f"{a.min():.6g}" if (a == a.flat[0]).all() else f"{a.min():.4g} … {a.max():.4g}"
+
+
+def _provenance_rows(attrs: dict) -> list[tuple[str, str]]:
+    """Readable rows of the root attributes; solver settings of ``generate_batch`` get one row per topic."""
+    if not attrs:
+        return [("", "none recorded (not written by pdesym)")]
+    rows = [(k, _fmt(attrs[k])) for k in ("equation", "preset", "parameters", "seed") if k in attrs]
+    solver = attrs.get("solver")
+    if isinstance(solver, dict) and {"length", "nx", "dt", "t_end"} <= set(solver):
+        g = solver.get
+        rows += [
+            ("solver", str(g("solver_message") or g("solver") or g("method"))),
+            ("domain", f"L = {g('length'):.6g}, nx = {g('nx')}, t from {g('t_start', 0):.6g} over {g('t_end'):.6g} "
+                       f"in {g('nt_out')} snapshots, warm-up {g('warmup', 0):.6g}"),
+            ("time step", f"dt = {g('dt'):.6g}" + (f" ({g('dt_note')})" if g("dt_note") else "")),
+            ("initial data", f"{g('modes')} random Fourier modes, amplitude ≤ {g('amplitude')}, "
+                             f"wavenumbers ≤ {g('max_wavenumber')}"),
+            ("computed with", f"{g('dtype')} on {g('device')}"),
+            ("settings from", str(g("source", "-"))),
+        ]
+    elif solver is not None:
+        rows.append(("solver", _fmt(solver)))
+    rows += [(k, _fmt(attrs[k])) for k in ("pdesym_version", "created", "command", "format") if k in attrs]
+    return rows
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``generate``, ``equations`` and ``info`` to the root app."""
+
+    @app.command("generate")
+    @command_errors
+    def generate(
+        preset: Optional[str] = typer.Argument(None, help="A preset (see 'pdesym equations'): kdv, ks, burgers, "
+                                                          "heat, nkdv, ckdv."),
+        equation: Optional[str] = typer.Option(None, "--equation", "-e",
+                                               help="An equation instead of a preset, e.g. "
+                                                    "'u_t + u*u_x + u_xxx = 0' or 'u_t = nu*u_xx, nu=0.01'."),
+        n_train: int = typer.Option(64, "--n-train", help="Training trajectories."),
+        n_valid: int = typer.Option(16, "--n-valid", help="Validation trajectories."),
+        n_test: int = typer.Option(16, "--n-test", help="Test trajectories."),
+        nx: Optional[int] = typer.Option(None, "--nx", help="Grid points (default: the preset's)."),
+        nt_out: Optional[int] = typer.Option(None, "--nt-out", help="Stored snapshots per trajectory."),
+        dt: Optional[float] = typer.Option(None, "--dt", help="Solver time step."),
+        length: Optional[float] = typer.Option(None, "--length", help="Domain length L (periodic)."),
+        t_end: Optional[float] = typer.Option(None, "--t-end", help="Final time."),
+        seed: int = typer.Option(0, "--seed", help="Base seed; each split derives its own."),
+        device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+        dtype: str = typer.Option("float64", "--dtype", help="float64 or float32."),
+        chunk: int = typer.Option(64, "--chunk", help="Trajectories solved and written at a time (bounds memory)."),
+        threads: int = typer.Option(DEFAULT_THREADS, "--threads", help="Torch CPU threads."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default data/<preset>.h5)."),
+        force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    ) -> None:
+        """Solve an equation for train/valid/test trajectories and write an LPSDA-layout HDF5 file."""
+        import torch
+
+        from pdesym.datasets import generate_dataset
+
+        if (preset is None) == (equation is None):
+            raise PdesymError("Give either a PRESET (e.g. 'pdesym generate kdv') or --equation TEXT, not both or neither.")
+        if threads < 1:
+            raise PdesymError(f"--threads must be at least 1, got {threads}.")
+        if preset is not None:
+            from pdesym.solvers import SOLVER_PRESETS
+            from pdesym.errors import check_choice
+
+            check_choice("preset", preset.strip().lower(), SOLVER_PRESETS)
+            spec, spec_args = preset.strip().lower(), [preset.strip().lower()]
+        else:
+            spec, spec_args = equation, ["--equation", equation]
+        out = out if out is not None else default_output(spec)
+        options = dict(n_train=n_train, n_valid=n_valid, n_test=n_test, nx=nx, nt_out=nt_out, dt=dt, length=length,
+                       t_end=t_end, seed=seed, device=device, dtype=dtype, chunk=chunk, out=out, force=force)
+        command = _command_line(spec_args, {k: v for k, v in options.items() if k != "force"})
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        total = max(0, n_train) + max(0, n_valid) + max(0, n_test)
+        start = time.perf_counter()
+        try:
+            with progress_bar() as bar:
+                task = bar.add_task(f"{spec if preset else 'equation'}", total=total, status="")
+
+                def report(done: int, total_: int) -> None:
+                    rate = done / max(time.perf_counter() - start, 1e-9)
+                    bar.update(task, completed=done, total=total_, status=f"{rate:.2f} traj/s")
+
+                path = generate_dataset(spec, out, n_train=n_train, n_valid=n_valid, n_test=n_test, seed=seed,
+                                        nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end, device=device,
+                                        dtype=dtype, chunk=chunk, force=force, progress=report, command=command)
+        finally:
+            torch.set_num_threads(previous)
+        elapsed = time.perf_counter() - start
+        console.print(f"Wrote {path}: train {n_train}, valid {n_valid}, test {n_test} trajectories "
+                      f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.2f} traj/s).", soft_wrap=True)
+
+    @app.command("equations")
+    @command_errors
+    def equations() -> None:
+        """List the equation presets with their solver settings."""
+        from pdesym.solvers import SOLVER_PRESETS
+
+        table = Table(title="Equation presets (pdesym generate PRESET)", title_justify="left")
+        for col in ("preset", "equation", "L", "nx", "stored t", "snapshots", "dt"):
+            table.add_column(col, justify="left" if col in ("preset", "equation", "stored t") else "right",
+                             style="bold" if col == "preset" else None, no_wrap=col != "equation")
+        for name, p in SOLVER_PRESETS.items():
+            eq = p.equation
+            params = ", ".join(f"{k} = {float(v):g}" for k, v in eq.params.items() if v is not None)
+            text = eq.text + (f" ({params})" if params else "")
+            table.add_row(name, text, f"{p.length:.4g}", str(p.nx), f"{p.warmup:g} … {p.warmup + p.t_end:g}",
+                          str(p.nt_out), f"{p.dt:g}" + ("" if p.method == "auto" else f" {p.method}"))
+        console.print(table)
+
+    @app.command("info")
+    @command_errors
+    def info(
+        file: Path = typer.Argument(..., help="A dataset file (.h5, LPSDA layout)."),
+        strict: bool = typer.Option(False, "--strict", help="Exit with code 1 when a sanity check fails."),
+    ) -> None:
+        """Splits, shapes, grid, provenance and sanity checks of a dataset file."""
+        from pdesym.datasets import check_dataset, read_dataset
+
+        with read_dataset(file) as ds:
+            table = Table(title=f"{file}", title_justify="left")
+            for col in ("split", "N × nt × nx", "dtype", "L", "dx", "t", "dt", "seed"):
+                table.add_column(col, justify="left" if col in ("split", "dtype", "t") else "right")
+            for name, s in ds.splits.items():
+                t = s.t.reshape(-1, s.nt)
+                table.add_row(name, f"{s.n} × {s.nt} × {s.nx}", str(s.u.dtype), _range(s.dx * s.nx), _range(s.dx),
+                              f"{t[:, 0].min():.4g} … {t[:, -1].max():.4g}", _range(s.dt), _fmt(s.attrs.get("seed")))
+            console.print(table)
+            prov = Table(title="Provenance", title_justify="left", show_header=False)
+            prov.add_column("", style="bold")
+            prov.add_column("")
+            for key, value in _provenance_rows(ds.attrs):
+                prov.add_row(key, value)
+            console.print(prov)
+            checks = check_dataset(ds)
+        ct = Table(title="Sanity checks (all values finite: ✓)", title_justify="left")
+        for col in ("split", "check", "value", "", "note"):
+            ct.add_column(col)
+        failed = 0
+        for c in checks:
+            mark = {True: "[green]✓[/]", False: "[yellow]⚠[/]", None: ""}[c.ok]
+            failed += c.ok is False
+            ct.add_row(c.split, c.name, f"{c.value:.3g}", mark, c.note)
+        console.print(ct)
+        if failed:
+            err_console.print(f"[yellow]Warning:[/] {failed} sanity check(s) failed; see the table above.")
+            if strict:
+                raise typer.Exit(1)
+        elif not settings.quiet:
+            console.print("All sanity checks passed.")
