@@ -340,7 +340,7 @@ def plot_fields(values: np.ndarray, x: np.ndarray, t: np.ndarray, titles: Sequen
             continue
         v = values[i]
         xi, tau, phi = v[..., 0], v[..., 1], v[..., 2]
-        q = ax.quiver(X, Tg, xi, tau, phi, cmap="coolwarm", angles="xy")
+        q = ax.quiver(X, Tg, xi, tau, phi, cmap="viridis", angles="xy")
         fig.colorbar(q, ax=ax, label="φ")
         ax.set_title(f"X{i + 1}: {titles[i]}" if i < len(titles) else f"X{i + 1}", fontsize=9)
         ax.set_xlabel("x")

@@ -22,6 +22,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "pdesym.cli.symmetries",
     "pdesym.cli.data",
+    "pdesym.cli.discover",
     "pdesym.cli.report",
 )
 

@@ -231,6 +231,7 @@ def train_generators(
     checkpoint: str | os.PathLike | None = None,
     resume: bool = False,
     callback: Callable[[NeuralProgress], None] | None = None,
+    report_scale: float = 1.0,
 ) -> NeuralResult:
     r"""Train ``model`` (K fields) to minimise :func:`span_loss` of ``objective`` over minibatches.
 
@@ -245,6 +246,7 @@ def train_generators(
         resume: continue from ``checkpoint`` (its settings must match).
         callback: called with :class:`NeuralProgress` every ``record_every`` steps; raising in it
             stops training (the last checkpoint stays).
+        report_scale: factor from the objective's validity units to the reported ones.
     """
     start = time.perf_counter()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -298,7 +300,7 @@ def train_generators(
             with torch.no_grad():
                 lam, _ = validity_spectrum(r.detach(), w.detach())
             hist_steps.append(step)
-            hist_spectra.append([float(v) for v in lam])
+            hist_spectra.append([float(v) * report_scale for v in lam])
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save()
         if callback is not None and (step % settings.record_every == 0 or step == settings.steps):
@@ -307,6 +309,7 @@ def train_generators(
 
     r, w = evaluate(model) if evaluate is not None else objective(model, torch.arange(n_samples))
     lam, vec = validity_spectrum(r.detach(), w.detach())
+    lam = lam * report_scale
     max_k = max(settings.trained - 2, 1)
     k, ratio, runner, accepted, reason = choose_dimension(lam, min_ratio=settings.min_ratio,
                                                           min_margin=settings.min_margin, max_k=max_k)
@@ -361,8 +364,8 @@ def mlp_taylor(model: torch.nn.Module, base: torch.Tensor, series: list[torch.Te
     return out
 
 
-def mlp_residual(model: torch.nn.Module, jets, equation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    r"""(R, ξ, τ, φ), each (N, K), of :math:`R = D_tQ - F'[u](Q)` for a tanh MLP batch on flat jets.
+def mlp_residual(model: torch.nn.Module, jets, equation):
+    r""":class:`~pdesym.prolongation.ResidualParts` (each (N, K)) of :math:`R = D_tQ - F'[u](Q)` for a tanh MLP batch on flat jets.
 
     Same quantity as :func:`pdesym.prolongation.characteristic_residual` (which it is tested
     against), with the total derivatives :math:`D_x^j` of the fields along the solution computed
@@ -386,5 +389,4 @@ def mlp_residual(model: torch.nn.Module, jets, equation) -> tuple[torch.Tensor, 
     dt = tuple(ct.permute(1, 0, 2).unbind(-1))
     names = jets.names()
     lin = [f(x, t, names) for f in linearisation(equation)]
-    parts = _residual_from_derivatives(dx, dt, jets, lin)
-    return parts.R, parts.xi, parts.tau, parts.phi
+    return _residual_from_derivatives(dx, dt, jets, lin)
