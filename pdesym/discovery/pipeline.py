@@ -248,9 +248,17 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
         chunks = [objective(m, idx) for idx in torch.arange(pts.shape[0]).split(2048)]
         return torch.cat([c[0] for c in chunks], 1).detach(), torch.cat([c[1] for c in chunks], 1).detach()
 
+    fixed = torch.arange(min(2048, pts.shape[0]))
+
+    def monitor(m):
+        with torch.no_grad():
+            r, w = objective(m, fixed)
+        return r, w
+
     callback = getattr(progress, "neural", None) if progress is not None else None
     ckpt = folder / CHECKPOINT_FILE if folder is not None else None
     result = train_generators(model, objective, pts.shape[0], settings, smoothness=smooth, evaluate=evaluate,
+                              monitor=monitor,
                               checkpoint=ckpt, resume=resume, callback=callback)
     return result
 
