@@ -186,6 +186,8 @@ def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
                      f"K = {d.get('dimension')} chosen at validity ratio {_ratio(d.get('gap'))} "
                      f"(runner-up {_ratio(d.get('runner_up'))})"
                      + ("" if acc in (None, True) else f"; not accepted ({d.get('reason')})") + ".")
+    if d.get("validity_kind"):
+        lines.append(f"Validity column: {d['validity_kind']}.")
     for note in d.get("messages", []) or []:
         lines.append(str(note))
     return lines

@@ -61,6 +61,8 @@ class DiscoverOptions:
     points: int = 4096
     null_points: int = 3000
     checkpoint_every: int = 100
+    patches: int = 64
+    patch_size: tuple[int, int] = (7, 9)
 
     def check(self) -> "DiscoverOptions":
         """Validate every option (one sentence each); returns self."""
@@ -406,6 +408,18 @@ def discover(source: str | Path, *, equation: str | None = None, options: Discov
     exact = _exact_reference(eq, notes)
     validity = [float(v) for v in infinitesimal_validity(fields, jets.index(torch.arange(min(2048, jets.shape[0]))), eq)] \
         if fields else []
+    if options.validity == "flow" and fields:
+        from pdesym.jets import sample_patches
+        from pdesym.validity import flow_validity
+
+        patches = sample_patches(sample.u, sample.x, sample.t, options.patches, size=tuple(options.patch_size),
+                                 seed=options.seed, equation=eq)
+        with torch.no_grad():
+            validity = [float(v) for v in flow_validity(fields, patches, eq)]
+        discovery["validity_kind"] = (f"flow: exp(εV) of {options.patches} patches of {options.patch_size[0]}×"
+                                      f"{options.patch_size[1]} samples (RK4), PDE residual of the result")
+    else:
+        discovery["validity_kind"] = "infinitesimal: mean square characteristic residual / field size (V)"
     cosines = None
     if exact is not None and exact.fields:
         cos = _scaled_cosines(fields, exact.fields, pts[:2048]) if fields else []
