@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pdesym.cli.augment",
     "pdesym.cli.benchmark",
     "pdesym.cli.images",
+    "pdesym.cli.discover",
+    "pdesym.cli.report",
 )
 
 

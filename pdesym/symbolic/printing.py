@@ -163,6 +163,9 @@ def _term_text(term: sp.Expr) -> tuple[str, str]:
             body = _joined(str(p), body) if body else str(p)
         else:
             body = _joined("", body)
+    elif coeff.is_Float:  # approximate (fitted) coefficients: 4 significant digits, no recursion
+        text = f"{float(coeff):.4g}"
+        body = _joined(text, body) if body else text
     else:
         body = _joined(_atom_text(coeff), body)
     if q != 1:

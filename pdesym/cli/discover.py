@@ -1,0 +1,121 @@
+"""``pdesym discover PRESET | FILE``: symmetries from data, checked against the exact algebra.
+
+Thin: options -> :class:`pdesym.discovery.pipeline.DiscoverOptions`, a progress display, then
+:func:`pdesym.discovery.pipeline.discover` writes the run folder and :func:`pdesym.report.print_report`
+prints the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pdesym.cli.output import command_errors, console, err_console, progress_bar, settings
+from pdesym.errors import PdesymError
+
+__all__ = ["register"]
+
+
+class _Display:
+    """Stage lines and a progress bar for neural training (silent under --quiet)."""
+
+    _labels = {"data": "Loading or generating the data", "jets": "Computing jets",
+               "nullspace": "Null space of the validity system", "neural": "Training neural generators",
+               "fit": "Fitting closed forms", "verify": "Verifying and comparing with the exact algebra"}
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+        self.bar = None
+        self.task = None
+
+    def stage(self, name: str) -> None:
+        self.close()
+        if not settings.quiet:
+            err_console.print(f"[dim]•[/] {self._labels.get(name, name)}…")
+        if name == "neural":
+            self.bar = progress_bar(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("training", total=self.steps, status="")
+
+    def neural(self, p) -> None:
+        if self.bar is not None:
+            shown = " ".join(f"{v:.1e}" for v in p.validity)
+            self.bar.update(self.task, completed=p.step, status=f"validity {shown}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _generators(value: str) -> int | None:
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        k = int(value)
+    except ValueError:
+        raise PdesymError(f"--generators must be 'auto' or a positive integer, got {value!r}.") from None
+    if k < 1:
+        raise PdesymError(f"--generators must be 'auto' or a positive integer, got {value!r}.")
+    return k
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``discover`` command to the root app."""
+
+    @app.command("discover")
+    @command_errors
+    def discover(
+        source: str = typer.Argument(..., help="A preset (kdv, ks, burgers, heat, nkdv, ckdv: a small dataset is "
+                                               "generated and cached under data/) or a dataset file (.h5)."),
+        equation: Optional[str] = typer.Option(None, "--equation", "-e",
+                                               help="The data's equation, when the file does not record it."),
+        method: str = typer.Option("nullspace", "--method", "-m",
+                                   help="nullspace (fast, default), neural (MLP generators, ~1-3 min) or both."),
+        degree: int = typer.Option(3, "--degree", "-d", help="Monomial degree of the dictionary / fitting basis."),
+        basis: str = typer.Option("", "--basis", "-b", help="Extra basis functions, e.g. 'exp(t/50), sqrt(t+1)'."),
+        generators: str = typer.Option("auto", "--generators", "-k",
+                                       help="Neural: number of generators, or auto (choose K by the validity gap)."),
+        validity: str = typer.Option("infinitesimal", "--validity",
+                                     help="infinitesimal (jets) or flow (finite flows of patches, per generator)."),
+        steps: int = typer.Option(800, "--steps", help="Neural training steps."),
+        device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the data, the jet sample and the networks."),
+        trajectories: int = typer.Option(8, "--trajectories", help="Trajectories used (and generated for a preset)."),
+        snapshots: int = typer.Option(80, "--snapshots", help="Snapshots per generated trajectory (presets)."),
+        nx: Optional[int] = typer.Option(None, "--nx", help="Grid points of generated trajectories (presets)."),
+        points: int = typer.Option(4096, "--points", help="Jet samples drawn from the data."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<name>-<method>)."),
+        force: bool = typer.Option(False, "--force", help="Start over in an existing run folder."),
+        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted neural run from its checkpoint."),
+        fmt: str = typer.Option("table", "--format", "-f", help="table, md, json or latex."),
+    ) -> None:
+        """Discover Lie point symmetries from data; verify them exactly; write runs/NAME/."""
+        from pdesym.cli.report import FORMATS
+        from pdesym.discovery.pipeline import DiscoverOptions, discover as run_discovery
+        from pdesym.errors import check_choice
+        from pdesym.report import RENDERERS, print_report
+
+        check_choice("format", fmt, FORMATS)
+        options = DiscoverOptions(method=method, degree=degree, basis=basis, generators=_generators(generators),
+                                  validity=validity, steps=steps, device=device, seed=seed, trajectories=trajectories,
+                                  snapshots=snapshots, nx=nx, points=points).check()
+        if out is None:
+            out = Path("runs") / f"{Path(source).stem}-{method}"
+        display = _Display(steps)
+        try:
+            result = run_discovery(source, equation=equation, options=options, out=out, force=force, resume=resume,
+                                   progress=display)
+        finally:
+            display.close()
+        doc = result.document
+        if fmt == "table":
+            print_report(doc, console, quiet=settings.quiet)
+        else:
+            text = RENDERERS[fmt](doc)
+            console.print(text, markup=False, highlight=False, soft_wrap=True, end="" if text.endswith("\n") else "\n")
+        if not settings.quiet:
+            err_console.print(f"Wrote {result.folder}/ (symmetries.json, report.md, config.json, plots"
+                              + (", checkpoint.pt" if method != "nullspace" else "") + ")")

@@ -1,0 +1,403 @@
+r"""Reports of symmetry discovery runs: rich tables, Markdown, JSON, LaTeX and plots.
+
+A discovery run is described by one JSON document, the ``pdesym-symmetries/1`` file of
+:class:`~pdesym.symbolic.result.SymmetryResult` plus keys that older readers ignore::
+
+    "domain": "pde",                       # or "image" (image runs write the same document)
+    "generators": [{..., "verified": true, # exact re-substitution (null: not checked)
+                    "validity": 3e-16,     # data-driven validity of this generator
+                    "approximate": false}],# true: learned/fitted, not an exact symmetry
+    "cosines": {"reference": "exact algebra (direct method)", "reference_dimension": 4,
+                "values": [1.0, ...], "min": 0.9999, "grassmann": 1e-4,
+                "learned": [...]},         # cosines of the raw learned span (neural), if any
+    "discovery": {"method": "neural", "dimension": 4, "spectrum": [...], "gap": 1e4, ...},
+    "timings": {"data": 1.2, "discovery": 30.1, "fit": 0.4, "reference": 0.3, "total": 32.0},
+    "data": {"source": "...", "trajectories": 8, "nx": 64, "nt": 40,
+             "box": {"x": [0, 128], "t": [0, 100], "u": [-1.2, 2.3]}}
+
+Principal cosines (Björck & Golub) compare spans sampled at data points with each component
+divided by the standard deviation of its coordinate (ξ/σx, τ/σt, φ/σu), so that no coordinate
+dominates by its units. :func:`load_run` reads a run folder or its JSON file;
+:data:`RENDERERS` maps ``md``, ``json``, ``latex`` to text renderers; :func:`print_report`
+prints the rich version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from pdesym.errors import PdesymError
+from pdesym.symbolic.result import FORMAT, SymmetryResult
+
+__all__ = [
+    "DOMAINS",
+    "RENDERERS",
+    "run_document",
+    "load_run",
+    "to_markdown",
+    "to_latex",
+    "to_json",
+    "print_report",
+    "plot_fields",
+    "plot_validity",
+    "plot_spectrum",
+]
+
+#: Domains a discovery document can describe.
+DOMAINS = {"pde": "vector fields on (x, t, u) from PDE data", "image": "vector fields on image coordinates"}
+
+
+def _finite_or_none(v: Any) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def run_document(result: SymmetryResult, *, approximate: Sequence[bool | None] | None = None,
+                 cosines: Mapping[str, Any] | None = None, discovery: Mapping[str, Any] | None = None,
+                 timings: Mapping[str, float] | None = None, data: Mapping[str, Any] | None = None,
+                 domain: str = "pde") -> dict[str, Any]:
+    """The JSON document of a run: ``result.to_dict()`` plus the discovery keys (see module doc).
+
+    ``approximate[i]`` marks generator i as learned or fitted rather than exact; by default a
+    generator is approximate unless it was verified exactly.
+    """
+    if domain not in DOMAINS:
+        raise PdesymError(f"Unknown domain {domain!r}; choose one of: {', '.join(DOMAINS)}.")
+    doc = result.to_dict()
+    gens = doc["generators"]
+    if approximate is None:
+        approximate = [g["verified"] is not True for g in gens]
+    if len(approximate) != len(gens):
+        raise PdesymError(f"approximate has {len(approximate)} entries for {len(gens)} generators.")
+    for g, a in zip(gens, approximate):
+        g["approximate"] = None if a is None else bool(a)
+        g["validity"] = _finite_or_none(g["validity"])
+    doc["domain"] = domain
+    doc["cosines"] = _jsonable(dict(cosines)) if cosines is not None else None
+    doc["discovery"] = _jsonable(dict(discovery)) if discovery is not None else None
+    doc["timings"] = {k: round(float(v), 4) for k, v in (timings or {}).items()}
+    doc["data"] = _jsonable(dict(data)) if data is not None else None
+    return doc
+
+
+def _jsonable(obj: Any) -> Any:
+    """numpy / torch scalars and arrays as plain JSON values (non-finite floats as null)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    return str(obj)
+
+
+def load_run(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a run's document from its folder (``symmetries.json`` inside) or the JSON file itself.
+
+    PDE documents are validated with :meth:`SymmetryResult.from_json` (one clear sentence when
+    malformed); image documents need ``format`` and a list of ``generators``.
+    """
+    from pdesym.runs import RESULT_FILE
+
+    path = Path(path)
+    file = path / RESULT_FILE if path.is_dir() else path
+    if not file.is_file():
+        if path.is_dir():
+            raise PdesymError(f"{path} has no {RESULT_FILE}; is it a finished 'pdesym discover' run?")
+        raise PdesymError(f"No run folder or symmetries file at {path}.")
+    try:
+        text = file.read_text(encoding="utf-8")
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PdesymError(f"{file} is not a valid symmetries JSON file ({exc}).") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise PdesymError(f"{file} is not a pdesym symmetries file (format {got!r}, expected {FORMAT!r}).")
+    domain = doc.get("domain", "pde")
+    if domain not in DOMAINS:
+        raise PdesymError(f"{file} has unknown domain {domain!r}; expected one of: {', '.join(DOMAINS)}.")
+    if domain == "pde":
+        SymmetryResult.from_json(text, source=str(file))  # validates every field exactly
+    elif not isinstance(doc.get("generators"), list):
+        raise PdesymError(f"{file} has no list of generators.")
+    return doc
+
+
+# --------------------------------------------------------------------------- text pieces
+def _title(doc: Mapping[str, Any]) -> str:
+    eq = doc.get("equation") or {}
+    what = eq.get("name") or eq.get("text") or doc.get("dataset") or "the data"
+    return f"Symmetries discovered from {what}" if doc.get("discovery") else f"Lie point symmetries of {what}"
+
+
+def _verified_word(v: Any) -> str:
+    return {True: "yes", False: "no"}.get(v, "not checked")
+
+
+def _validity_text(v: Any) -> str:
+    return "—" if v is None else f"{float(v):.2e}"
+
+
+def _kind(g: Mapping[str, Any]) -> str:
+    if g.get("verified") is True:
+        return "exact"
+    return "approximate" if g.get("approximate") else "unverified"
+
+
+def _cosine_line(doc: Mapping[str, Any]) -> str | None:
+    cos = doc.get("cosines")
+    if not cos or not cos.get("values"):
+        return None
+    vals = ", ".join(f"{v:.4f}" for v in cos["values"])
+    line = (f"Principal cosines against the {cos.get('reference', 'reference')} "
+            f"(dimension {cos.get('reference_dimension', '?')}): {vals}; min {cos['min']:.4f}")
+    if cos.get("learned"):
+        line += "; raw learned span: " + ", ".join(f"{v:.4f}" for v in cos["learned"])
+    return line
+
+
+def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
+    d = doc.get("discovery")
+    if not d:
+        return []
+    lines = []
+    m = d.get("method", "?")
+    if m == "nullspace":
+        lines.append(f"Null space of the linear validity system: rank chosen at the largest singular-value gap "
+                     f"(dimension {d.get('dimension')}, gap {_ratio(d.get('gap'))}, dictionary of {d.get('columns', '?')} "
+                     f"columns, degree {d.get('degree')}).")
+    elif m == "neural":
+        acc = d.get("accepted")
+        lines.append(f"Neural generators: {d.get('trained')} trained for {d.get('steps')} steps (seed {d.get('seed')}), "
+                     f"K = {d.get('dimension')} chosen at validity ratio {_ratio(d.get('gap'))} "
+                     f"(runner-up {_ratio(d.get('runner_up'))})"
+                     + ("" if acc in (None, True) else f"; not accepted ({d.get('reason')})") + ".")
+    if d.get("validity_kind"):
+        lines.append(f"Validity column: {d['validity_kind']}.")
+    for note in d.get("messages", []) or []:
+        lines.append(str(note))
+    return lines
+
+
+def _ratio(v: Any) -> str:
+    return "—" if v is None else f"{float(v):.3g}"
+
+
+def _timing_line(doc: Mapping[str, Any]) -> str | None:
+    t = doc.get("timings") or {}
+    if not t:
+        return None
+    return "Timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items())
+
+
+# --------------------------------------------------------------------------- renderers
+def to_markdown(doc: Mapping[str, Any]) -> str:
+    """A Markdown report: generators with verified / validity / kind, cosines, discovery, commutators."""
+    lines = [f"# {_title(doc)}", ""]
+    eq = doc.get("equation")
+    if eq:
+        params = ", ".join(f"{k} = {v}" for k, v in (eq.get("params") or {}).items())
+        lines += [f"Equation: `{eq.get('text')}`" + (f" ({params})" if params else ""), ""]
+    data = doc.get("data")
+    if data:
+        lines += [f"Data: {_data_text(data)}", ""]
+    method = doc.get("solver") or doc.get("method")
+    lines += [f"{doc.get('dimension', len(doc['generators']))} generators, method {method}"
+              + (" (complete algebra)" if doc.get("complete") else "") + ".", ""]
+    lines += ["| | generator | name | verified | validity | kind |", "|---|---|---|---|---|---|"]
+    for i, g in enumerate(doc["generators"]):
+        lines.append(f"| X{i + 1} | {g.get('text', '')} | {g.get('name', '')} | {_verified_word(g.get('verified'))} | "
+                     f"{_validity_text(g.get('validity'))} | {_kind(g)} |")
+    for fam in doc.get("families") or []:
+        lines.append(f"\nInfinite-dimensional family: {fam.get('text')} ({_verified_word(fam.get('verified'))})")
+    extra = [x for x in (_cosine_line(doc), *_discovery_lines(doc), _timing_line(doc)) if x]
+    if extra:
+        lines += ["", "## Discovery", ""] + [f"- {x}" for x in extra]
+    comm = doc.get("commutators")
+    if comm and comm.get("text"):
+        rows = comm["text"]
+        lines += ["", "## Commutators [X_i, X_j]", "", "| | " + " | ".join(f"X{j + 1}" for j in range(len(rows))) + " |",
+                  "|---" * (len(rows) + 1) + "|"]
+        lines += [f"| X{i + 1} | " + " | ".join(row) + " |" for i, row in enumerate(rows)]
+    if doc.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in doc["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def _data_text(data: Mapping[str, Any]) -> str:
+    parts = [str(data.get("source", "?"))]
+    if data.get("trajectories") is not None:
+        parts.append(f"{data['trajectories']} trajectories × {data.get('nt')} snapshots × {data.get('nx')} points")
+    if data.get("points") is not None:
+        parts.append(f"{data['points']} jet samples")
+    return ", ".join(parts)
+
+
+def to_json(doc: Mapping[str, Any]) -> str:
+    """The document as indented UTF-8 JSON (what ``symmetries.json`` holds)."""
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _latex_escape(s: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
+        s = s.replace(a, b)
+    return s
+
+
+def _latex_number(v: Any) -> str:
+    """``3.1e-16`` -> ``$3.10 \\cdot 10^{-16}$``; None -> ``--``."""
+    if v is None:
+        return "--"
+    mant, exp = f"{float(v):.2e}".split("e")
+    return f"${mant} \\cdot 10^{{{int(exp)}}}$"
+
+
+def to_latex(doc: Mapping[str, Any]) -> str:
+    """LaTeX: a tabular of generators (field, verified, validity) and, for PDE runs, the
+    commutator table as :meth:`SymmetryResult.to_latex` writes it."""
+    lines = [r"\begin{tabular}{llll}", r"  & generator & verified & validity \\ \hline"]
+    for i, g in enumerate(doc["generators"]):
+        field = g.get("latex") or _latex_escape(str(g.get("text", "")))
+        val = _latex_number(g.get("validity"))
+        lines.append(f"  $X_{{{i + 1}}}$ & ${field}$ & {_verified_word(g.get('verified'))} & {val} \\\\")
+    lines.append(r"\end{tabular}")
+    cos = doc.get("cosines")
+    if cos and cos.get("values"):
+        lines += ["", "Principal cosines against the " + _latex_escape(str(cos.get("reference", "reference"))) + ": "
+                  + ", ".join(f"{v:.4f}" for v in cos["values"]) + "."]
+    if doc.get("domain", "pde") == "pde" and doc.get("commutators"):
+        exact = SymmetryResult.from_json(json.dumps(doc))
+        tex = exact.to_latex()
+        start = tex.find(r"\begin{tabular}")
+        if start >= 0:
+            lines += ["", tex[start:].rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+#: ``pdesym report --format``: name -> renderer of a document.
+RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {"md": to_markdown, "json": to_json, "latex": to_latex}
+
+
+def print_report(doc: Mapping[str, Any], console, *, quiet: bool = False) -> None:
+    """Rich table of the generators, then cosines, discovery facts, timings and notes."""
+    from rich.table import Table
+
+    table = Table(title=_title(doc), title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("generator")
+    table.add_column("name", style="cyan")
+    table.add_column("verified")
+    table.add_column("validity", justify="right")
+    table.add_column("kind")
+    for i, g in enumerate(doc["generators"]):
+        ok = {True: "[green]✓ exact[/]", False: "[red]✗ no[/]"}.get(g.get("verified"), "[yellow]not checked[/]")
+        table.add_row(f"X{i + 1}", str(g.get("text", "")), str(g.get("name", "")), ok,
+                      _validity_text(g.get("validity")), _kind(g))
+    console.print(table)
+    if quiet:
+        return
+    for fam in doc.get("families") or []:
+        console.print(f"Infinite-dimensional family: {fam.get('text')}", soft_wrap=True)
+    for line in (_cosine_line(doc), *_discovery_lines(doc), _timing_line(doc)):
+        if line:
+            console.print(line, soft_wrap=True, markup=False)
+    for note in doc.get("notes") or []:
+        console.print(f"[yellow]Note:[/] {note}", soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- plots
+def plot_fields(values: np.ndarray, x: np.ndarray, t: np.ndarray, titles: Sequence[str],
+                path: str | os.PathLike) -> Path:
+    r"""Quiver plots of generators on the data domain: arrows (ξ, τ) in the (x, t) plane,
+    colour φ. ``values``: (k, nt, nx, 3) on the grid ``t`` (nt,) × ``x`` (nx,), each component
+    divided by its coordinate's range so arrows are comparable."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = np.asarray(values, dtype=float)
+    k = values.shape[0]
+    cols = min(k, 3) or 1
+    rows = max(1, math.ceil(k / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows), squeeze=False)
+    X, Tg = np.meshgrid(x, t)
+    for i, ax in enumerate(axes.flat):
+        if i >= k:
+            ax.axis("off")
+            continue
+        v = values[i]
+        xi, tau, phi = v[..., 0], v[..., 1], v[..., 2]
+        q = ax.quiver(X, Tg, xi, tau, phi, cmap="viridis", angles="xy")
+        fig.colorbar(q, ax=ax, label="φ")
+        ax.set_title(f"X{i + 1}: {titles[i]}" if i < len(titles) else f"X{i + 1}", fontsize=9)
+        ax.set_xlabel("x")
+        ax.set_ylabel("t")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_validity(steps: np.ndarray, spectra: np.ndarray, path: str | os.PathLike, *, chosen: int | None = None) -> Path:
+    """Validity curves of a neural run: the sorted validity eigenvalues of the learned span
+    (``spectra`` (n_records, K)) against the training step, log scale, the first ``chosen``
+    (the accepted symmetries) drawn solid."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spectra = np.asarray(spectra, dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for j in range(spectra.shape[1]):
+        style = "-" if chosen is None or j < chosen else "--"
+        ax.semilogy(steps, np.maximum(spectra[:, j], 1e-300), style, label=f"λ{j + 1}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("validity eigenvalue")
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("Validity of the learned generators" + (f" (K = {chosen})" if chosen else ""))
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_spectrum(values: np.ndarray, path: str | os.PathLike, *, rank: int | None = None,
+                  label: str = "singular value") -> Path:
+    """The sorted (ascending) spectrum of a null-space run, log scale, the chosen null space marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = np.sort(np.asarray(values, dtype=float))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    idx = np.arange(1, len(values) + 1)
+    ax.semilogy(idx, np.maximum(values, 1e-300), "o-", ms=3)
+    if rank is not None and 0 < rank < len(values):
+        ax.axvline(rank + 0.5, color="red", ls="--", label=f"null space dimension {rank}")
+        ax.legend()
+    ax.set_xlabel("index (ascending)")
+    ax.set_ylabel(label)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

@@ -1,0 +1,93 @@
+"""Run folders: where ``pdesym discover`` keeps one run's files, written so that nothing is lost.
+
+A run folder ``runs/NAME/`` holds::
+
+    config.json        the options and the data the run used (written first)
+    checkpoint.pt      neural runs: model, optimiser, RNG states and step (rewritten atomically)
+    symmetries.json    the result, pdesym-symmetries/1 plus the discovery fields (written last)
+    report.md          the Markdown report
+    fields.png, validity.png   plots
+
+Rules: an existing folder is never touched without ``force`` (start over) or ``resume``
+(continue an interrupted neural run from its checkpoint); every file is written to a temporary
+file in the same folder and renamed, so an interrupted run never leaves a truncated file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pdesym.errors import PdesymError
+
+__all__ = ["RESULT_FILE", "CONFIG_FILE", "CHECKPOINT_FILE", "REPORT_FILE", "prepare_run_folder",
+           "write_text_atomic", "write_json_atomic", "read_json"]
+
+RESULT_FILE = "symmetries.json"
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+REPORT_FILE = "report.md"
+
+
+def prepare_run_folder(path: str | os.PathLike, *, force: bool = False, resume: bool = False) -> Path:
+    """Create (or reopen) a run folder, refusing to touch an existing one without force/resume.
+
+    ``resume`` keeps the folder (its checkpoint is read by the caller); ``force`` empties it of
+    pdesym's own files first. Both at once is contradictory and refused.
+    """
+    path = Path(path)
+    if force and resume:
+        raise PdesymError("Pass either --force (start over) or --resume (continue), not both.")
+    if path.exists() and not path.is_dir():
+        raise PdesymError(f"{path} exists and is not a folder; choose another --out.")
+    if resume:
+        if not (path / CONFIG_FILE).is_file():
+            raise PdesymError(f"Nothing to resume in {path}: it has no {CONFIG_FILE}; start the run without --resume.")
+        return path
+    if path.exists() and any(path.iterdir()):
+        if not force:
+            done = (path / RESULT_FILE).is_file()
+            what = "a finished run" if done else "an unfinished run (pass --resume to continue it)"
+            raise PdesymError(f"{path} already holds {what}; pass --force to start over or choose another --out.")
+        for child in path.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
+    """Write a file through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    """:func:`write_text_atomic` of indented UTF-8 JSON."""
+    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
+    """Read JSON; a missing or malformed file is one clear sentence."""
+    path = Path(path)
+    if not path.is_file():
+        raise PdesymError(f"No {what} at {path}.")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PdesymError(f"{path} is not a valid {what} ({exc}).") from None

@@ -1,0 +1,157 @@
+"""``pdesym discover``: end to end against the exact algebra, bad input, resumable neural runs."""
+
+import json
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from pdesym.discovery.pipeline import DiscoverOptions, discover
+from pdesym.report import load_run
+from pdesym.symbolic import find_symmetries
+
+SMALL = ["--trajectories", "2", "--snapshots", "20", "--points", "1500"]
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A fresh working directory: the default datasets are cached under its data/."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_discover_kdv_nullspace_writes_a_complete_run_folder(cli, workdir):
+    r = cli("discover", "kdv", "--method", "nullspace", *SMALL, "--out", "runs/kdv")
+    assert r.exit_code == 0, r.output
+    run = workdir / "runs" / "kdv"
+    assert {p.name for p in run.iterdir()} == {"config.json", "symmetries.json", "report.md", "fields.png",
+                                              "validity.png"}
+    assert (workdir / "data" / "kdv-discover.h5").is_file()
+    doc = load_run(run)
+    exact = find_symmetries("kdv")
+    assert [g["text"] for g in doc["generators"]] == [g.field.text() for g in exact.generators]
+    assert all(g["verified"] is True and g["approximate"] is False for g in doc["generators"])
+    assert doc["cosines"]["min"] > 0.9999 and doc["discovery"]["dimension"] == 4
+    assert max(g["validity"] for g in doc["generators"]) < 1e-20
+    assert "x∂x + 3t∂t − 2u∂u" in r.stdout and "min 1.0000" in r.stdout
+    # the report re-renders what was written
+    r = cli("report", run, "--format", "md")
+    assert r.exit_code == 0 and r.stdout == (run / "report.md").read_text()
+    # a second run reuses the cached dataset and refuses to overwrite the folder
+    before = (run / "symmetries.json").read_bytes()
+    r = cli("discover", "kdv", "--method", "nullspace", *SMALL, "--out", "runs/kdv")
+    assert r.exit_code == 1 and "already holds a finished run" in r.stderr and "--force" in r.stderr
+    assert (run / "symmetries.json").read_bytes() == before
+
+
+def _write_file(path, u, *, equation=True):
+    n, nt, nx = u.shape
+    with h5py.File(path, "w") as f:
+        if equation:
+            f.attrs["equation_json"] = json.dumps({"name": "kdv", "text": "u_t + u*u_x + u_xxx = 0", "params": {}})
+        g = f.create_group("train")
+        g.create_dataset(f"pde_{nt}-{nx}", data=u)
+        g.create_dataset("x", data=np.linspace(0, 128, nx, endpoint=False))
+        g.create_dataset("t", data=np.linspace(0, 10, nt))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no-equation", "does not record its equation; pass it with --equation"),
+    ("nan", "NaN"),
+    ("shape", "has shape"),
+    ("degree", "--degree must be a positive integer"),
+    ("method", "Unknown method 'magic'"),
+    ("generators", "--generators must be 'auto' or a positive integer"),
+    ("missing", "neither a preset"),
+    ("resume-nullspace", "nothing to resume"),
+])
+def test_bad_input_is_one_sentence_and_writes_nothing(cli, workdir, case, message):
+    u = np.sin(np.linspace(0, 6, 64))[None, None, :] * np.ones((2, 10, 1))
+    path = workdir / "d.h5"
+    args = ["discover", str(path), "--out", "runs/bad"]
+    if case == "no-equation":
+        _write_file(path, u, equation=False)
+    elif case == "nan":
+        u[1, 3, 5] = np.nan
+        _write_file(path, u)
+    elif case == "shape":
+        _write_file(path, u)
+        with h5py.File(path, "a") as f:
+            del f["train/x"]
+            f["train"].create_dataset("x", data=np.zeros(7))
+    elif case == "degree":
+        args = ["discover", "kdv", "--degree", "0", "--out", "runs/bad"]
+    elif case == "method":
+        args = ["discover", "kdv", "--method", "magic", "--out", "runs/bad"]
+    elif case == "generators":
+        args = ["discover", "kdv", "--generators", "many", "--out", "runs/bad"]
+    elif case == "missing":
+        args = ["discover", "nosuchfile.h5", "--out", "runs/bad"]
+    elif case == "resume-nullspace":
+        args = ["discover", "kdv", "--resume", "--out", "runs/bad"]
+    r = cli(*args)
+    assert r.exit_code != 0
+    assert message in r.stderr, r.stderr
+    assert "Traceback" not in r.output and len(r.stderr.strip().splitlines()) <= 3
+    assert not (workdir / "runs").exists()
+    assert not (workdir / "data").exists()
+
+
+class _Stop(Exception):
+    pass
+
+
+def _neural_options(**kw):
+    base = dict(method="neural", generators=3, steps=40, batch=256, points=600, trajectories=2, snapshots=20,
+                checkpoint_every=20, degree=1)
+    return DiscoverOptions(**{**base, **kw})
+
+
+def test_interrupted_neural_run_resumes_to_the_same_result(workdir):
+    opts = _neural_options()
+    whole = discover("kdv", options=opts, out="runs/whole", plots=False)
+
+    def stop_at_25(p):
+        if p.step >= 25:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        discover("kdv", options=opts, out="runs/cut", progress=SimpleNamespace(neural=stop_at_25), plots=False)
+    assert not (workdir / "runs" / "cut" / "symmetries.json").exists()
+    assert torch.load(workdir / "runs" / "cut" / "checkpoint.pt", weights_only=False)["step"] == 20
+    resumed = discover("kdv", options=opts, out="runs/cut", resume=True, plots=False)
+    assert resumed.neural.resumed_from == 20
+    for a, b in zip(whole.neural.model.state_dict().values(), resumed.neural.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert torch.equal(whole.neural.spectrum, resumed.neural.spectrum)
+    assert whole.neural.history_spectra == resumed.neural.history_spectra
+
+    def strip(doc):
+        d = json.loads(json.dumps(doc))
+        d.pop("timings"), d.pop("seconds")
+        d["discovery"].pop("seconds", None), d["discovery"].pop("resumed_from", None)
+        return d
+
+    a, b = strip(whole.document), strip(resumed.document)
+    assert {k: v for k, v in a["discovery"].items() if b["discovery"].get(k) != v} == {}
+    assert a == b
+    # resuming with other options is refused, the run is left as it is
+    from pdesym.errors import PdesymError
+
+    with pytest.raises(PdesymError, match="other options"):
+        discover("kdv", options=_neural_options(steps=50), out="runs/cut", resume=True, plots=False)
+
+
+@pytest.mark.slow
+def test_neural_kdv_finds_the_four_generators_and_fits_them_exactly(workdir):
+    result = discover("kdv", options=DiscoverOptions(method="neural"), out="runs/kdv-neural")
+    doc = result.document
+    d = doc["discovery"]
+    assert d["neural_dimension"] == 4 and d["accepted"], d
+    assert d["trained"] == 6
+    assert min(doc["cosines"]["learned"]) >= 0.99, doc["cosines"]
+    exact = find_symmetries("kdv")
+    assert [g["text"] for g in doc["generators"]] == [g.field.text() for g in exact.generators]
+    assert all(g["verified"] and g["source"] == "fit" for g in doc["generators"])
