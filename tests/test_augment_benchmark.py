@@ -30,7 +30,8 @@ def test_default_scales_follow_the_form_of_each_generator():
     scales, notes = default_scales(find_symmetries("kdv").fields, data)
     std = float(data.u.std())
     assert scales[0] == 64.0 and scales[1] == 0.0  # any x-shift; t-shifts come from the windows
-    assert math.isclose(scales[2], 0.5 * std) and math.isclose(scales[3], 0.1 / 3)
+    assert math.isclose(scales[2], 0.5 * std) and scales[3] == 0.0  # scalings off by default
+    assert math.isclose(default_scales(find_symmetries("kdv").fields, data, scaling=0.1)[0][3], 0.1 / 3)
     burgers = _trajectories(2 * math.pi)
     scales, notes = default_scales(find_symmetries("burgers").fields, burgers)
     assert scales[4] == 0.0 and "periodic" in notes[4]  # the projective field breaks periodicity

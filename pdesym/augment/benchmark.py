@@ -112,14 +112,17 @@ def _is_number(expr: sp.Expr) -> bool:
     return not expr.free_symbols
 
 
-def default_scales(fields: Sequence[VectorField], data: Trajectories) -> tuple[list[float], list[str]]:
+def default_scales(fields: Sequence[VectorField], data: Trajectories, *, scaling: float = 0.0
+                   ) -> tuple[list[float], list[str]]:
     r"""Per-generator scales :math:`s_i` (ε ~ U(-s_i, s_i)) and a reason for each.
 
     * translation in x: half the period (every shift);
     * translation in t: 0 -- training windows already start at every stored time;
     * a Galilean-type field :math:`ct\partial_x + b\partial_u`: :math:`|εb| \le 0.5\,\mathrm{std}(u)`;
-    * a diagonal scaling :math:`ax\partial_x + ct\partial_t + du\partial_u`: at most 10 % change of
-      x, t or u (ε max(|a|, |c|, |d|) ≤ 0.1) -- it changes dx and dt, which the test data never do;
+    * a diagonal scaling :math:`ax\partial_x + ct\partial_t + du\partial_u`: ``scaling`` as the largest
+      relative change of x, t or u (ε max(|a|, |c|, |d|) ≤ ``scaling``), 0 by default: a scaling
+      changes dx and dt, which the test data never do, and in the small benchmark it made KdV worse
+      (n_train = 8: 25.8 with scalings of up to 10 % against 20.7 without; no augmentation 32.0);
     * a field whose flow does not map the periodic domain onto a periodic domain (Burgers'
       projective field): 0 -- not a symmetry of the periodic problem;
     * anything else: 0 (give scales explicitly).
@@ -148,8 +151,9 @@ def default_scales(fields: Sequence[VectorField], data: Trajectories) -> tuple[l
         elif all(sp.simplify(c - sp.diff(c, v) * v) == 0 and _is_number(sp.diff(c, v))
                  for c, v in ((xi, X), (tau, T), (phi, U))):
             top = max(abs(float(sp.diff(c, v))) for c, v in ((xi, X), (tau, T), (phi, U)))
-            scales.append(0.1 / top if top else 0.0)
-            notes.append("scaling: at most 10 % change of x, t, u")
+            scales.append(scaling / top if top else 0.0)
+            notes.append(f"scaling: at most {100 * scaling:g} % change of x, t, u" if scaling else
+                         "scaling: off by default (moves dx, dt off the test grid)")
         else:
             scales.append(0.0)
             notes.append("no default scale for this field")
@@ -340,11 +344,13 @@ def _plot(path: Path, record: dict, pdes: Sequence[str], settings: BenchmarkSett
 
     fig, axes = plt.subplots(1, len(pdes), figsize=(4.2 * len(pdes), 3.4), squeeze=False)
     for ax, pde in zip(axes[0], pdes):
+        styles = {"none": ("o", "-", 1.0), "exact": ("s", "-", 1.04), "learned": ("x", "--", 1.08)}
         for aug in settings.augmentations:
             rows = [r for r in record["table"] if r["pde"] == pde and r["aug"] == aug and r["available"]]
-            if rows:
-                ax.errorbar([r["n_train"] for r in rows], [r["mean"] for r in rows], yerr=[r["std"] for r in rows],
-                            marker="o", capsize=3, label=aug)
+            if rows:  # small x offsets keep identical curves (learned = exact) visible
+                marker, line, shift = styles[aug]
+                ax.errorbar([r["n_train"] * shift for r in rows], [r["mean"] for r in rows],
+                            yerr=[r["std"] for r in rows], marker=marker, linestyle=line, capsize=3, label=aug)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training trajectories")
