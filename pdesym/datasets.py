@@ -49,6 +49,7 @@ __all__ = [
     "write_dataset",
     "read_dataset",
     "generate_dataset",
+    "BLOWUP_POLICIES",
     "split_seed",
     "check_dataset",
     "conserved_densities",
@@ -310,7 +311,7 @@ class DatasetWriter:
         if have and have != [key]:
             raise PdesymError(f"Split {split!r} holds {have[0]} already; cannot append trajectories of shape {key}.")
         done = group[key].shape[0] if have else 0
-        finite = np.isfinite(u).reshape(m, -1).all(axis=1)
+        finite = np.isfinite(u).reshape(m, nt * nx).all(axis=1)
         if not finite.all():
             bad = int(np.flatnonzero(~finite)[0])
             raise PdesymError(
@@ -505,6 +506,13 @@ def _check_positive(name: str, value: Any) -> None:
         raise PdesymError(f"{name} must be a positive number, got {value!r}.")
 
 
+#: What ``generate_dataset`` does when a trajectory blows up (``on_blowup``).
+BLOWUP_POLICIES: dict[str, str] = {
+    "stop": "stop and report the trajectory index, split and time (nothing is written under the target name)",
+    "drop": "leave the blown-up trajectories out, keep the rest, record their indices in the attribute 'dropped'",
+}
+
+
 def generate_dataset(
     spec: "str | Equation",
     out: str | os.PathLike,
@@ -520,8 +528,12 @@ def generate_dataset(
     t_end: float | None = None,
     device: str = "auto",
     dtype: str = "float64",
-    chunk: int = 64,
+    chunk: int | None = 64,
     force: bool = False,
+    resume: bool = False,
+    on_blowup: str = "stop",
+    shard: tuple[int, int] | None = None,
+    background: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
     command: str | None = None,
 ) -> Path:
@@ -530,47 +542,60 @@ def generate_dataset(
 
     Split s uses the seed ``split_seed(seed, s)``; trajectory i of a split depends only on that
     seed and i, so the numbers do not depend on ``chunk``. ``chunk`` trajectories are solved and
-    written at a time (memory ~ chunk · nt · nx · 8 bytes plus the solver's work arrays).
-    ``progress(done, total)`` is called after every chunk; ``command`` is recorded as provenance.
-    Everything that can be wrong with the arguments is refused before a file is touched.
+    written at a time (memory ~ chunk · nt · nx · 8 bytes plus the solver's work arrays); None
+    picks it from the free memory on CUDA (:func:`pdesym.solvers.suggest_batch_size`).
+
+    The file is written as ``.NAME.partial.h5`` (:mod:`pdesym.partial`) and renamed onto ``out``
+    when complete. A ``KeyboardInterrupt`` keeps the partial file; ``resume=True`` continues it
+    (same settings required, checked by a fingerprint) to the numbers of an uninterrupted run.
+    ``on_blowup`` is a key of :data:`BLOWUP_POLICIES`. ``shard=(rank, world_size)`` generates only
+    the contiguous block :func:`pdesym.distributed.shard_range` of every split (what one process of
+    a distributed run writes). ``background`` writes on a thread while the next chunk is solved
+    (default: on CUDA). ``progress(done, total)`` is called after every chunk; ``command`` is
+    recorded as provenance. Everything that can be wrong with the arguments is refused before a
+    file is touched.
     """
     from pdesym import __version__
+    from pdesym.background import BackgroundAppender
     from pdesym.devices import resolve_device, resolve_dtype
-    from pdesym.solvers import generate_batch, resolve_preset
+    from pdesym.distributed import shard_range
+    from pdesym.errors import check_choice
+    from pdesym.partial import FINGERPRINT_ATTR, ResumableWriter, settings_fingerprint
+    from pdesym.solvers import resolve_preset, suggest_batch_size
 
     counts = {s: _check_count(f"n_{s}", n, minimum=0) for s, n in zip(SPLITS, (n_train, n_valid, n_test))}
     if not any(counts.values()):
         raise PdesymError("All of n_train, n_valid and n_test are 0; ask for at least one trajectory.")
-    chunk = _check_count("chunk", chunk, minimum=1)
+    if chunk is not None:
+        chunk = _check_count("chunk", chunk, minimum=1)
     seed = _check_count("seed", seed, minimum=0)
     for name, value in (("nx", nx), ("nt_out", nt_out)):
         if value is not None:
             _check_count(name, value, minimum=2)
     for name, value in (("dt", dt), ("length", length), ("t_end", t_end)):
         _check_positive(name, value)
+    check_choice("on_blowup", on_blowup, BLOWUP_POLICIES)
+    rank, world = (0, 1) if shard is None else (int(shard[0]), int(shard[1]))
+    ranges = {s: shard_range(counts[s], rank, world) for s in SPLITS}
     out = Path(out)
     _check_target(out, force)  # before any solving: refuse early, cheaply
 
     # resolve everything that can be wrong before a file is touched
-    resolve_device(device)
-    resolve_dtype(dtype)
-    equation = resolve_preset(spec, nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end).equation
+    dev = resolve_device(device)
+    np_dtype = np.dtype(str(resolve_dtype(dtype)).replace("torch.", ""))
+    solver_preset = resolve_preset(spec, nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end)
+    equation = solver_preset.equation
     preset = equation.name
+    if chunk is None:
+        chunk = suggest_batch_size(solver_preset.nx, solver_preset.nt_out, dev, dtype)
     options = dict(nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end, device=device, dtype=dtype)
-    total = sum(counts.values())
-    state = {"done": 0, "settings": None}
-
-    def chunks(split: str) -> Iterator[Any]:
-        n, s = counts[split], split_seed(seed, split)
-        for start in range(0, n, chunk):
-            batch = generate_batch(spec, min(chunk, n - start), seed=s, start=start, **options)
-            # what fixes the numbers besides the seeds; which chunk this was is not provenance
-            state["settings"] = state["settings"] or {k: v for k, v in batch.settings.items()
-                                                      if k not in ("seed", "start", "n")}
-            yield batch
-            state["done"] += batch.u.shape[0]
-            if progress is not None:
-                progress(state["done"], total)
+    # what fixes the numbers (not the chunk size, not the creation time): resume needs all of it equal
+    fingerprint = settings_fingerprint({
+        "format": DATASET_FORMAT, "equation": equation.to_dict(), "preset": preset,
+        "settings": solver_preset.to_dict(), "counts": counts, "seed": seed, "dtype": str(np_dtype),
+        "device": dev.type, "on_blowup": on_blowup, "ranges": ranges, "version": __version__,
+    })
+    total = sum(hi - lo for lo, hi in ranges.values())
 
     attrs = {
         "pdesym_version": __version__,
@@ -582,17 +607,94 @@ def generate_dataset(
         "parameters": equation.to_dict()["params"],
         "seed": seed,
         "counts": counts,
+        "on_blowup": on_blowup,
     }
-    writer = DatasetWriter(out, attrs=attrs, force=force,
-                           split_attrs={s: {"seed": split_seed(seed, s), "base_seed": seed} for s in SPLITS})
-    if progress is not None:
-        progress(0, total)
+    if shard is not None:
+        attrs["shard"] = {"rank": rank, "world_size": world, "ranges": ranges}
+    writer = ResumableWriter(out, fingerprint=fingerprint, resume=resume, attrs=attrs, force=force,
+                             split_attrs={s: {"seed": split_seed(seed, s), "base_seed": seed} for s in SPLITS})
     with writer:
-        for split in SPLITS:
-            for batch in chunks(split):
-                writer.append(split, batch.u, batch.x, batch.t, batch.seeds)
-        writer.attrs["solver"] = state["settings"]
+        state = writer.state or {"next": {}, "rows": {}, "dropped": {}, "solver": None}
+        done = sum(state["next"].get(s, lo) - lo for s, (lo, hi) in ranges.items())
+        if progress is not None:
+            progress(done, total)
+        use_thread = dev.type == "cuda" if background is None else background
+        sink = BackgroundAppender(writer) if use_thread else writer
+        try:
+            for split in SPLITS:
+                lo, hi = ranges[split]
+                s = split_seed(seed, split)
+                if counts[split] and lo == hi and split not in state["rows"]:
+                    # this shard's share is empty; the group must still exist for join_shards
+                    nt_, nx_ = solver_preset.nt_out, solver_preset.nx
+                    state["rows"][split] = 0
+                    sink.append(split, np.empty((0, nt_, nx_), np_dtype), np.zeros(nx_), np.zeros(nt_),
+                                state=json.loads(json.dumps(state)))
+                start = state["next"].get(split, lo)
+                while start < hi:
+                    n = min(chunk, hi - start)
+                    batches, dropped = _solve_range(spec, split, s, start, n, options, on_blowup)
+                    if state["solver"] is None:
+                        # what fixes the numbers besides the seeds; which chunk this was is not provenance
+                        state["solver"] = {k: v for k, v in batches[0].settings.items()
+                                           if k not in ("seed", "start", "n")} if batches else None
+                    u, x, t, seeds = _concatenate(batches, solver_preset, np_dtype)
+                    state["next"][split] = start + n
+                    state["rows"][split] = state["rows"].get(split, 0) + u.shape[0]
+                    if dropped or on_blowup == "drop":
+                        state["dropped"].setdefault(split, []).extend(dropped)
+                    # the state goes with the chunk (a snapshot: the writer may run on a thread)
+                    sink.append(split, u, x, t, seeds, state=json.loads(json.dumps(_jsonable(state))))
+                    done += n
+                    start += n
+                    if progress is not None:
+                        progress(done, total)
+        finally:
+            if sink is not writer:
+                sink.close()
+        writer.attrs["solver"] = state["solver"]
+        writer.attrs[FINGERPRINT_ATTR] = fingerprint
+        if on_blowup == "drop":
+            writer.attrs["dropped"] = {s: state["dropped"].get(s, []) for s in SPLITS if counts[s]}
     return out
+
+
+def _solve_range(spec: Any, split: str, seed: int, start: int, n: int, options: dict,
+                 on_blowup: str) -> tuple[list[Any], list[int]]:
+    """Trajectories start..start+n-1 as a list of batches (in index order) and the dropped indices.
+
+    With ``drop``, a blown-up trajectory d splits its range into [start, d) and (d, end), which are
+    solved again (each trajectory depends only on its index, so the survivors are unchanged).
+    """
+    from pdesym.solvers import BlowUpError, generate_batch
+
+    pending, done, dropped = [(start, n)], [], []
+    while pending:
+        a, m = pending.pop()
+        try:
+            done.append((a, generate_batch(spec, m, seed=seed, start=a, **options)))
+        except BlowUpError as exc:
+            if on_blowup == "stop":
+                raise BlowUpError(exc.index, exc.time, f"split {split!r}, {exc.detail}; or pass --on-blowup drop "
+                                  "(on_blowup='drop') to leave such trajectories out") from None
+            d = exc.index
+            dropped.append(d)
+            pending += [(lo, hi - lo) for lo, hi in ((a, d), (d + 1, a + m)) if hi > lo]
+    done.sort(key=lambda item: item[0])
+    return [batch for _, batch in done], sorted(dropped)
+
+
+def _concatenate(batches: list[Any], preset: Any, np_dtype: np.dtype) -> tuple[Any, Any, Any, Any]:
+    """One chunk (u, x, t, seeds) from the survivors' batches; empty arrays when none survived."""
+    import torch
+
+    if not batches:
+        nt, nx = preset.nt_out, preset.nx
+        return np.empty((0, nt, nx), np_dtype), np.zeros(nx), np.zeros(nt), np.empty(0, np.int64)
+    if len(batches) == 1:
+        b = batches[0]
+        return b.u, b.x, b.t, b.seeds
+    return (torch.cat([b.u for b in batches]), batches[0].x, batches[0].t, torch.cat([b.seeds for b in batches]))
 
 
 # ---------------------------------------------------------------------------------- sanity checks

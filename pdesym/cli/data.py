@@ -6,16 +6,19 @@ Thin: parse options, call :func:`pdesym.datasets.generate_dataset` / :func:`read
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
+import signal
+import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.table import Table
 
-from pdesym.cli.output import command_errors, console, err_console, progress_bar, settings
+from pdesym.cli.output import command_errors, console, err_console, fail, progress_bar, settings
 from pdesym.errors import PdesymError
 
 __all__ = ["register", "default_output"]
@@ -83,6 +86,41 @@ def _provenance_rows(attrs: dict) -> list[tuple[str, str]]:
     return rows
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Handle SIGTERM (kill, torchrun, batch schedulers) like Ctrl-C while the block runs: the
+    generator keeps its partial file and the command exits with a clear message."""
+    if threading.current_thread() is not threading.main_thread():  # signals can only be set there
+        yield
+        return
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _report_dropped(path: Path) -> None:
+    """Tell the user which trajectories --on-blowup drop left out (recorded in the attribute 'dropped')."""
+    import json
+
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        dropped = json.loads(f.attrs.get("dropped", "{}"))
+    lost = {k: v for k, v in dropped.items() if v}
+    if not lost:
+        console.print("No trajectory blew up; none was dropped.")
+        return
+    parts = [f"{k}: {len(v)} ({', '.join(map(str, v[:10]))}{', …' if len(v) > 10 else ''})" for k, v in lost.items()]
+    err_console.print(f"[yellow]Warning:[/] dropped blown-up trajectories (indices recorded in the attribute "
+                      f"'dropped'): {'; '.join(parts)}.", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``generate``, ``equations`` and ``info`` to the root app."""
 
@@ -105,15 +143,25 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Base seed; each split derives its own."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         dtype: str = typer.Option("float64", "--dtype", help="float64 or float32."),
-        chunk: int = typer.Option(64, "--chunk", help="Trajectories solved and written at a time (bounds memory)."),
+        chunk: Optional[int] = typer.Option(None, "--chunk", help="Trajectories solved and written at a time "
+                                            "(bounds memory; default 64 on the CPU, from free memory on CUDA)."),
         threads: int = typer.Option(DEFAULT_THREADS, "--threads", help="Torch CPU threads."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default data/<preset>.h5)."),
         force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its partial file "
+                                                            "(.NAME.partial.h5); the options must be the same."),
+        on_blowup: str = typer.Option("stop", "--on-blowup", help="stop: report the trajectory and stop; drop: leave "
+                                                                  "blown-up trajectories out and record them."),
+        distributed: bool = typer.Option(False, "--distributed", help="One shard per torchrun process, joined into "
+                                                                      "--out (automatic under torchrun)."),
     ) -> None:
         """Solve an equation for train/valid/test trajectories and write an LPSDA-layout HDF5 file."""
         import torch
 
         from pdesym.datasets import generate_dataset
+        from pdesym.distributed import environment_world
+        from pdesym.errors import check_choice
+        from pdesym.partial import partial_path
 
         if (preset is None) == (equation is None):
             raise PdesymError(
@@ -121,9 +169,11 @@ def register(app: typer.Typer) -> None:
             )
         if threads < 1:
             raise PdesymError(f"--threads must be at least 1, got {threads}.")
+        check_choice("--on-blowup", on_blowup, ("stop", "drop"))
+        world = environment_world()
+        distributed = distributed or (world is not None and world.world_size > 1)
         if preset is not None:
             from pdesym.solvers import SOLVER_PRESETS
-            from pdesym.errors import check_choice
 
             check_choice("preset", preset.strip().lower(), SOLVER_PRESETS)
             spec, spec_args = preset.strip().lower(), [preset.strip().lower()]
@@ -131,33 +181,62 @@ def register(app: typer.Typer) -> None:
             spec, spec_args = equation, ["--equation", equation]
         out = out if out is not None else default_output(spec)
         options = dict(n_train=n_train, n_valid=n_valid, n_test=n_test, nx=nx, nt_out=nt_out, dt=dt, length=length,
-                       t_end=t_end, seed=seed, device=device, dtype=dtype, chunk=chunk, out=out, force=force)
+                       t_end=t_end, seed=seed, device=device, dtype=dtype, chunk=chunk, out=out, force=force,
+                       on_blowup=on_blowup if on_blowup != "stop" else None)
+        # --resume, --force, --distributed do not change the data: an interrupted and a resumed run,
+        # or a single-process and a distributed run, record the same command
         command = _command_line(spec_args, {k: v for k, v in options.items() if k != "force"})
         previous = torch.get_num_threads()
         torch.set_num_threads(threads)
         total = max(0, n_train) + max(0, n_valid) + max(0, n_test)
         start = time.perf_counter()
+        context = None
+        if distributed:
+            from pdesym.distributed import init_distributed
+
+            context = init_distributed()
+        main_rank = context is None or context.is_main
         bar = progress_bar()
         task = None
 
         def report(done: int, total_: int) -> None:
             nonlocal task
+            if not main_rank:
+                return
             if task is None:  # first call: the arguments passed validation, solving begins
                 bar.start()
                 task = bar.add_task(spec if preset else "equation", total=total_, status="")
             rate = done / max(time.perf_counter() - start, 1e-9)
             bar.update(task, completed=done, total=total_, status=f"{rate:.2f} traj/s" if done else "")
 
+        kwargs = dict(n_train=n_train, n_valid=n_valid, n_test=n_test, seed=seed, nx=nx, nt_out=nt_out, dt=dt,
+                      length=length, t_end=t_end, device=device, dtype=dtype, chunk=chunk, force=force,
+                      resume=resume, on_blowup=on_blowup, progress=report, command=command)
         try:
-            path = generate_dataset(spec, out, n_train=n_train, n_valid=n_valid, n_test=n_test, seed=seed,
-                                    nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end, device=device,
-                                    dtype=dtype, chunk=chunk, force=force, progress=report, command=command)
+            with _sigterm_as_interrupt():
+                if distributed:
+                    from pdesym.shards import generate_sharded
+
+                    path = generate_sharded(spec, out, **kwargs)
+                else:
+                    path = generate_dataset(spec, out, **kwargs)
+        except KeyboardInterrupt:
+            bar.stop()
+            where = "each rank's shard partial file" if distributed else str(partial_path(out))
+            raise fail(f"Interrupted; nothing was written under {out}; the completed chunks are kept in {where}: "
+                       "rerun the same command with --resume to continue.", 130) from None
         finally:
             bar.stop()
             torch.set_num_threads(previous)
+        if not main_rank:
+            return
         elapsed = time.perf_counter() - start
         console.print(f"Wrote {path}: train {n_train}, valid {n_valid}, test {n_test} trajectories "
-                      f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.2f} traj/s).", soft_wrap=True)
+                      f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.2f} traj/s)"
+                      + (f" by {context.world_size} processes (virtual dataset over their shards)" if distributed
+                         else "") + ".", soft_wrap=True)
+        if on_blowup == "drop":
+            _report_dropped(path)
 
     @app.command("equations")
     @command_errors

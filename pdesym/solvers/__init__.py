@@ -4,7 +4,7 @@
 adaptive dopri5 (anything else); ``generate_batch`` makes reproducible LPSDA-style data sets.
 """
 
-from pdesym.solvers.generate import GeneratedBatch, generate_batch, resolve_preset
+from pdesym.solvers.generate import GeneratedBatch, generate_batch, resolve_preset, suggest_batch_size
 from pdesym.solvers.initial import random_initial_conditions, trajectory_seeds
 from pdesym.solvers.methods import METHODS, BlowUpError, Solution, choose_method, solve
 from pdesym.solvers.presets import SOLVER_PRESETS, SolverPreset, get_solver_preset
@@ -24,5 +24,6 @@ __all__ = [
     "generate_batch",
     "GeneratedBatch",
     "resolve_preset",
+    "suggest_batch_size",
     "SpectralGrid",
 ]

@@ -21,6 +21,7 @@ from functools import cached_property
 
 import torch
 
+from pdesym.solvers.cuda_graph import GRAPH_MIN_STEPS, MAX_GRAPH_STEPS, GraphedSteps, cuda_graphs_enabled
 from pdesym.solvers.nonlinear import NonlinearPart
 
 __all__ = ["ETDRK4Coefficients", "ETDRK4", "CONTOUR_POINTS"]
@@ -92,6 +93,8 @@ class ETDRK4:
         self._closed = nonlinear.closed
         self._fold = nonlinear.flux_only
         self._K = nonlinear.kept if self._closed else symbol.shape[-1]
+        self._graph: GraphedSteps | None = None
+        self._graph_h: float | None = None
 
     def coefficients(self, h: float) -> ETDRK4Coefficients:
         """Coefficients for step h on the stepped modes (cached; h keyed to 12 digits)."""
@@ -137,9 +140,29 @@ class ETDRK4:
         c = self.coefficients(span / n)
         K = self._K
         w = v[..., :K]
-        for i in range(n):
-            w = self.step(w, t0 + i * c.h, c)
+        if self._use_graph(w, n):
+            w = self._graphed(w, c, n).run(w, n)
+        else:
+            for i in range(n):
+                w = self.step(w, t0 + i * c.h, c)
         if K == v.shape[-1]:
             return w
         high = v[..., K:] * torch.exp(span * self.symbol[K:].to(torch.complex128)).to(v.dtype)
         return torch.cat([w, high], -1)
+
+    def _use_graph(self, w: torch.Tensor, n: int) -> bool:
+        # CUDA only, and only when every step is the same program: N must not depend on t, since
+        # the captured graph cannot see the Python float t of each step
+        return n >= GRAPH_MIN_STEPS and not self.nonlinear.depends_on_time and cuda_graphs_enabled(w)
+
+    def _graphed(self, w: torch.Tensor, c: ETDRK4Coefficients, n: int) -> GraphedSteps:
+        """The captured steps for w's shape and step c.h (one kept at a time: a graph holds memory).
+
+        The graph records the n steps between two output times (equal spacing: the same n each
+        time), so one replay per snapshot; a different n reuses it with eager remainder steps.
+        """
+        if self._graph is None or not self._graph.matches(w) or self._graph_h != c.h:
+            self._graph = None  # release the old graph's pool before capturing the next
+            self._graph = GraphedSteps(lambda x: self.step(x, 0.0, c), w, steps=min(n, MAX_GRAPH_STEPS))
+            self._graph_h = c.h
+        return self._graph

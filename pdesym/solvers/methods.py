@@ -47,6 +47,7 @@ class BlowUpError(PdesymError):
     def __init__(self, index: int, time: float, detail: str = "") -> None:
         self.index = int(index)
         self.time = float(time)
+        self.detail = detail
         msg = (f"Trajectory {self.index} blew up (non-finite values) by t = {self.time:.6g}"
                + (f"; {detail}" if detail else "") + ".")
         super().__init__(msg)
