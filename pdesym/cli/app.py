@@ -49,7 +49,7 @@ def root(
              "on a shared machine; raise it for big batches on idle cores."),
 ) -> None:
     """Find, prove and use the Lie point symmetries of PDEs and of data."""
-    settings.debug = settings.debug or debug
+    settings.debug = debug or os.environ.get("PDESYM_DEBUG", "") not in ("", "0")
     settings.quiet = quiet
     # Measured on a loaded 2-core box: two intra-op threads made generation and discovery 10-30x
     # slower than one (they fight other processes for the cores); one thread loses little when idle.
