@@ -26,7 +26,7 @@ from pdesym.errors import PdesymError
 from pdesym.generators import PLANE_AFFINE_NAMES
 from pdesym.images.fields import affine_text
 
-__all__ = ["COORDINATES", "discovery_record", "semola_record", "discovery_markdown", "semola_markdown",
+__all__ = ["COORDINATES", "load_record", "discovery_record", "semola_record", "discovery_markdown", "semola_markdown",
            "write_run_folder", "plot_fields", "plot_examples", "plot_accuracy"]
 
 COORDINATES = "isotropic pixel coordinates: x to the right, y downwards, the longer image side spanning [-1, 1]"
@@ -109,6 +109,22 @@ def semola_record(result, data: dict) -> dict:
     rec["history"] = result.history
     rec["seconds"] = round(result.seconds, 3)
     rec["notes"] = list(result.notes)
+    return rec
+
+
+def load_record(path: str | Path) -> dict:
+    """Read an image run's symmetries.json (a file or its run folder); checks format and domain."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "symmetries.json"
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PdesymError(f"{path} does not exist; give a run folder of pdesym images or its symmetries.json.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PdesymError(f"{path} is not readable JSON ({exc}).") from None
+    if not isinstance(rec, dict) or rec.get("format") != "pdesym-symmetries/1" or rec.get("domain") != "image":
+        raise PdesymError(f"{path} is not an image symmetries file (format pdesym-symmetries/1, domain image).")
     return rec
 
 
