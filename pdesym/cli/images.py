@@ -29,18 +29,6 @@ def _progress():
     return bar, update
 
 
-def _threads(n: int) -> None:
-    """Set torch's intra-op threads: small 24×24 CNNs gain little from more, and on a loaded CPU
-    two spinning threads made a default run ~3× slower in CPU time than one."""
-    import torch
-
-    from pdesym.errors import PdesymError
-
-    if n < 1:
-        raise PdesymError(f"--threads must be >= 1, got {n}.")
-    torch.set_num_threads(n)
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``images`` command group to the root app."""
     images = typer.Typer(help="Symmetries of image data: learned fields on the plane, learnable augmentation.",
@@ -60,7 +48,6 @@ def register(app: typer.Typer) -> None:
         eps_max: float = typer.Option(2.0, "--eps-max", help="Flow range in one-pixel-shift equivalents."),
         validity: str = typer.Option("kl", "--validity", help="kl (softmax) or feature (1 − cosine of features)."),
         dtype: str = typer.Option("float32", "--dtype", help="float32 (default for images: ~3× faster CNNs on CPU) or float64."),
-        threads: int = typer.Option(1, "--threads", help="Torch CPU threads (1 is fastest for these small CNNs on a shared CPU)."),
         seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
         device: str = typer.Option("cpu", "--device", help="auto, cpu, cuda or cuda:N."),
         out: Path = typer.Option(Path("runs/images-discover"), "--out", "-o", help="Run folder to write."),
@@ -71,7 +58,6 @@ def register(app: typer.Typer) -> None:
         from pdesym.images.discovery import DiscoveryConfig
         from pdesym.images.runs import run_discover
 
-        _threads(threads)
         ccfg = ClassifierConfig(augment=classifier_aug, epochs=epochs, seed=seed, dtype=dtype)
         dcfg = DiscoveryConfig(k=k, steps=steps, eps_max=eps_max, validity=validity, seed=seed)
         bar, update = _progress()
@@ -101,7 +87,6 @@ def register(app: typer.Typer) -> None:
         tta: int = typer.Option(8, "--tta", help="Test-time averaging samples (0: off)."),
         baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also train no-augmentation and fixed-rotation classifiers."),
         dtype: str = typer.Option("float32", "--dtype", help="float32 (default for images) or float64."),
-        threads: int = typer.Option(1, "--threads", help="Torch CPU threads (1 is fastest for these small CNNs on a shared CPU)."),
         seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
         device: str = typer.Option("cpu", "--device", help="auto, cpu, cuda or cuda:N."),
         out: Path = typer.Option(Path("runs/images-semola"), "--out", "-o", help="Run folder to write."),
@@ -111,7 +96,6 @@ def register(app: typer.Typer) -> None:
         from pdesym.images.runs import run_semola
         from pdesym.images.semola import SemolaConfig
 
-        _threads(threads)
         cfg = SemolaConfig(k=k, generators=generators, epochs=epochs, width_reward=width_reward, tta=tta, seed=seed, dtype=dtype)
         bar, update = _progress()
         with bar:

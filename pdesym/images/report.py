@@ -44,6 +44,7 @@ def _generator(coefficients, *, name: str, validity: float | None, affineness: f
         "verified": None,
         "source": "fit",
         "validity": None if validity is None else float(validity),
+        "approximate": True,
     }
     rec.update(extra or {})
     return rec
@@ -55,7 +56,8 @@ def _base(method: str, data: dict, k: int) -> dict:
         "domain": "image",
         "pdesym_version": __version__,
         "equation": None,
-        "data": data,
+        "dataset": data.get("name"),
+        "data": {"source": data.get("name"), **data},
         "variables": ["x", "y"],
         "coordinates": COORDINATES,
         "method": method,
@@ -84,6 +86,11 @@ def discovery_record(result, data: dict) -> dict:
         "affineness": result.span_affineness,
         "metric": "pixel weights tr S(p) of the mean image structure tensor (+5 % floor)",
     }
+    rec["cosines"] = _cosines(result.capture, "learned span")
+    rec["discovery"] = {"method": "neural", "dimension": result.config.k, "trained": result.config.k,
+                        "steps": result.config.steps, "seed": result.config.seed, "gap": None, "runner_up": None,
+                        "validity_kind": VALIDITY_WORDS[result.config.validity]}
+    rec["timings"] = {"total": round(result.seconds, 3)}
     rec["reference_validity"] = result.reference
     rec["swirl_over_dx"] = result.reference[list(result.reference)[-1]] / max(result.reference[PLANE_AFFINE_NAMES[0]], 1e-30)
     rec["classifier"] = result.classifier
@@ -102,6 +109,14 @@ def semola_record(result, data: dict) -> dict:
         for c, a, r, act, rc in zip(result.coefficients, result.affineness, result.ranges, result.active, result.rotation_cosine)
     ]
     rec["span"] = {"capture": result.capture, "metric": "plain pixel grid", "of": "active generators"}
+    rec["cosines"] = _cosines(result.capture, "span of the active generators") if any(result.active) else None
+    acc = result.accuracy
+    rec["discovery"] = {"method": "semola", "dimension": sum(result.active), "trained": result.config.k,
+                        "seed": result.config.seed, "messages": [
+                            f"Learned ranges {', '.join(f'{r:.3f}' for r in result.ranges)}; rotation range {result.rotation_range:.3f} rad; "
+                            f"contains rotation: {'yes' if result.contains_rotation else 'no'}.",
+                            "Test accuracy: " + ", ".join(f"{k} {v:.4f}" for k, v in acc.items()) + "."]}
+    rec["timings"] = {"total": round(result.seconds, 3)}
     rec["contains_rotation"] = result.contains_rotation
     rec["rotation_range"] = result.rotation_range
     rec["accuracy"] = result.accuracy
@@ -126,6 +141,17 @@ def load_record(path: str | Path) -> dict:
     if not isinstance(rec, dict) or rec.get("format") != "pdesym-symmetries/1" or rec.get("domain") != "image":
         raise PdesymError(f"{path} is not an image symmetries file (format pdesym-symmetries/1, domain image).")
     return rec
+
+
+VALIDITY_WORDS = {"kl": "KL divergence of the classifier's softmax, image vs transformed image",
+                  "feature": "1 − cosine of the classifier's features, image vs transformed image"}
+
+
+def _cosines(capture: dict, of: str) -> dict:
+    """The ``cosines`` block that ``pdesym report`` prints: capture of each named affine generator."""
+    vals = [float(capture[n]) for n in PLANE_AFFINE_NAMES]
+    return {"reference": f"named affine generators ({', '.join(PLANE_AFFINE_NAMES)}), each against the {of}",
+            "reference_dimension": 6, "values": vals, "min": min(vals)}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
