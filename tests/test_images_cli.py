@@ -3,9 +3,12 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
+from pdesym.errors import PdesymError
 from pdesym.images.data import load_digits
+from pdesym.images.report import load_record
 
 
 def test_cli_discover_writes_the_run_folder(cli, tmp_path):
@@ -20,6 +23,10 @@ def test_cli_discover_writes_the_run_folder(cli, tmp_path):
     assert rec["format"] == "pdesym-symmetries/1" and rec["domain"] == "image" and len(rec["generators"]) == 2
     assert {"xi", "eta", "coefficients", "validity"} <= set(rec["generators"][0])
     assert {p.name for p in out.iterdir()} >= {"report.md", "fields.png", "examples.png", "classifier.pt"}
+    assert load_record(out) == rec
+    (tmp_path / "pde.json").write_text(json.dumps({"format": "pdesym-symmetries/1", "generators": []}))
+    with pytest.raises(PdesymError, match="not an image symmetries file"):
+        load_record(tmp_path / "pde.json")
     # the saved classifier is reused: the same fields come out again
     res = cli("-q", "images", "discover", "--data", few, "--k", "2", "--steps", "10", "--out", str(out), "--force",
               "--classifier", str(tmp_path / "clf.pt"))

@@ -26,7 +26,7 @@ from pdesym.errors import PdesymError
 from pdesym.generators import PLANE_AFFINE_NAMES
 from pdesym.images.fields import affine_text
 
-__all__ = ["COORDINATES", "discovery_record", "semola_record", "discovery_markdown", "semola_markdown",
+__all__ = ["COORDINATES", "load_record", "discovery_record", "semola_record", "discovery_markdown", "semola_markdown",
            "write_run_folder", "plot_fields", "plot_examples", "plot_accuracy"]
 
 COORDINATES = "isotropic pixel coordinates: x to the right, y downwards, the longer image side spanning [-1, 1]"
@@ -44,6 +44,7 @@ def _generator(coefficients, *, name: str, validity: float | None, affineness: f
         "verified": None,
         "source": "fit",
         "validity": None if validity is None else float(validity),
+        "approximate": True,
     }
     rec.update(extra or {})
     return rec
@@ -55,7 +56,8 @@ def _base(method: str, data: dict, k: int) -> dict:
         "domain": "image",
         "pdesym_version": __version__,
         "equation": None,
-        "data": data,
+        "dataset": data.get("name"),
+        "data": {"source": data.get("name"), **data},
         "variables": ["x", "y"],
         "coordinates": COORDINATES,
         "method": method,
@@ -84,6 +86,11 @@ def discovery_record(result, data: dict) -> dict:
         "affineness": result.span_affineness,
         "metric": "pixel weights tr S(p) of the mean image structure tensor (+5 % floor)",
     }
+    rec["cosines"] = _cosines(result.capture, "learned span")
+    rec["discovery"] = {"method": "neural", "dimension": result.config.k, "trained": result.config.k,
+                        "steps": result.config.steps, "seed": result.config.seed, "gap": None, "runner_up": None,
+                        "validity_kind": VALIDITY_WORDS[result.config.validity]}
+    rec["timings"] = {"total": round(result.seconds, 3)}
     rec["reference_validity"] = result.reference
     rec["swirl_over_dx"] = result.reference[list(result.reference)[-1]] / max(result.reference[PLANE_AFFINE_NAMES[0]], 1e-30)
     rec["classifier"] = result.classifier
@@ -102,6 +109,14 @@ def semola_record(result, data: dict) -> dict:
         for c, a, r, act, rc in zip(result.coefficients, result.affineness, result.ranges, result.active, result.rotation_cosine)
     ]
     rec["span"] = {"capture": result.capture, "metric": "plain pixel grid", "of": "active generators"}
+    rec["cosines"] = _cosines(result.capture, "span of the active generators") if any(result.active) else None
+    acc = result.accuracy
+    rec["discovery"] = {"method": "semola", "dimension": sum(result.active), "trained": result.config.k,
+                        "seed": result.config.seed, "messages": [
+                            f"Learned ranges {', '.join(f'{r:.3f}' for r in result.ranges)}; rotation range {result.rotation_range:.3f} rad; "
+                            f"contains rotation: {'yes' if result.contains_rotation else 'no'}.",
+                            "Test accuracy: " + ", ".join(f"{k} {v:.4f}" for k, v in acc.items()) + "."]}
+    rec["timings"] = {"total": round(result.seconds, 3)}
     rec["contains_rotation"] = result.contains_rotation
     rec["rotation_range"] = result.rotation_range
     rec["accuracy"] = result.accuracy
@@ -110,6 +125,33 @@ def semola_record(result, data: dict) -> dict:
     rec["seconds"] = round(result.seconds, 3)
     rec["notes"] = list(result.notes)
     return rec
+
+
+def load_record(path: str | Path) -> dict:
+    """Read an image run's symmetries.json (a file or its run folder); checks format and domain."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "symmetries.json"
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PdesymError(f"{path} does not exist; give a run folder of pdesym images or its symmetries.json.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PdesymError(f"{path} is not readable JSON ({exc}).") from None
+    if not isinstance(rec, dict) or rec.get("format") != "pdesym-symmetries/1" or rec.get("domain") != "image":
+        raise PdesymError(f"{path} is not an image symmetries file (format pdesym-symmetries/1, domain image).")
+    return rec
+
+
+VALIDITY_WORDS = {"kl": "KL divergence of the classifier's softmax, image vs transformed image",
+                  "feature": "1 − cosine of the classifier's features, image vs transformed image"}
+
+
+def _cosines(capture: dict, of: str) -> dict:
+    """The ``cosines`` block that ``pdesym report`` prints: capture of each named affine generator."""
+    vals = [float(capture[n]) for n in PLANE_AFFINE_NAMES]
+    return {"reference": f"named affine generators ({', '.join(PLANE_AFFINE_NAMES)}), each against the {of}",
+            "reference_dimension": 6, "values": vals, "min": min(vals)}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
