@@ -222,13 +222,17 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
     from pdesym.generators import MLPVectorFields, smoothness_penalty
     from pdesym.runs import CHECKPOINT_FILE
 
+    from pdesym.devices import resolve_device
+
     eq = sample.equation
+    device = resolve_device(options.device)
+    jets = jets.to(device=device)
     pts = torch.stack([jets.x, jets.t, jets[(0, 0)]], -1)
     mean, std = pts.mean(0), pts.std(0).clamp_min(1e-12)
     settings = NeuralSettings(generators=options.generators, max_generators=max_generators, steps=options.steps,
                               batch=options.batch, seed=options.seed, checkpoint_every=options.checkpoint_every)
     model = MLPVectorFields(3, settings.trained, hidden=settings.hidden, depth=settings.depth, seed=options.seed,
-                            mean=mean, std=std, out_scale=std, activation=settings.activation)
+                            mean=mean, std=std, out_scale=std, activation=settings.activation, device=device)
     # the fields' size in standardised coordinates (ξ/σx, τ/σt, φ/σu): an O(1) Gram for every
     # equation, which is what the conditioning term needs (the V normalisation of
     # pdesym.validity weighs ξ by rms(u_x)/rms(u), ~20x more on KdV, and trains far worse)
@@ -243,14 +247,14 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
 
     def smooth(m, step):
         gen = torch.Generator().manual_seed(int(options.seed) * 100003 + int(step))
-        idx = torch.randint(0, z.shape[0], (256,), generator=gen)
+        idx = torch.randint(0, z.shape[0], (256,), generator=gen).to(device)
         return smoothness_penalty(lambda q: m(q * std + mean) / std, z[idx], radius=0.2, seed=step)
 
     def evaluate(m):
-        chunks = [objective(m, idx) for idx in torch.arange(pts.shape[0]).split(2048)]
+        chunks = [objective(m, idx) for idx in torch.arange(pts.shape[0], device=device).split(2048)]
         return torch.cat([c[0] for c in chunks], 1).detach(), torch.cat([c[1] for c in chunks], 1).detach()
 
-    fixed = torch.arange(min(2048, pts.shape[0]))
+    fixed = torch.arange(min(2048, pts.shape[0]), device=device)
 
     def monitor(m):
         with torch.no_grad():
@@ -262,6 +266,9 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
     result = train_generators(model, objective, pts.shape[0], settings, smoothness=smooth, evaluate=evaluate,
                               monitor=monitor,
                               checkpoint=ckpt, resume=resume, callback=callback)
+    # everything after training (fit, exact checks, plots) runs on the CPU
+    result.model = result.model.cpu()
+    result.spectrum, result.mixing = result.spectrum.cpu(), result.mixing.cpu()
     return result
 
 
