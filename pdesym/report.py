@@ -176,6 +176,10 @@ def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
         return []
     lines = []
     m = d.get("method", "?")
+    if m == "both":
+        lines += _discovery_lines({"discovery": {**d, "method": "nullspace", "messages": [], "validity_kind": None}})
+        lines += _discovery_lines({"discovery": {**(d.get("neural") or {}), "method": "neural"}})
+        d = {k: v for k, v in d.items() if k in ("messages", "validity_kind")}
     if m == "nullspace":
         lines.append(f"Null space of the linear validity system: rank chosen at the largest singular-value gap "
                      f"(dimension {d.get('dimension')}, gap {_ratio(d.get('gap'))}, dictionary of {d.get('columns', '?')} "
@@ -183,7 +187,8 @@ def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
     elif m == "neural":
         acc = d.get("accepted")
         lines.append(f"Neural generators: {d.get('trained')} trained for {d.get('steps')} steps (seed {d.get('seed')}), "
-                     f"K = {d.get('dimension')} chosen at validity ratio {_ratio(d.get('gap'))} "
+                     f"K = {d.get('neural_dimension', d.get('dimension'))} chosen at validity ratio "
+                     f"{_ratio(d.get('ratio', d.get('gap')))} "
                      f"(runner-up {_ratio(d.get('runner_up'))})"
                      + ("" if acc in (None, True) else f"; not accepted ({d.get('reason')})") + ".")
     if d.get("validity_kind"):
