@@ -135,6 +135,9 @@ def test_interrupted_neural_run_resumes_to_the_same_result(workdir):
         return d
 
     a, b = strip(whole.document), strip(resumed.document)
+    # the fit's least-squares misfit goes through LAPACK, whose last bit can depend on buffer
+    # alignment; everything the training produced is compared bit for bit above and below
+    assert a["discovery"].pop("fit_misfit") == pytest.approx(b["discovery"].pop("fit_misfit"), rel=1e-12)
     assert {k: v for k, v in a["discovery"].items() if b["discovery"].get(k) != v} == {}
     assert a == b
     # resuming with other options is refused, the run is left as it is
