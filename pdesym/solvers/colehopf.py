@@ -58,7 +58,7 @@ def _antiderivative(z: torch.Tensor, length: float, ny: int, shift: torch.Tensor
 
 
 def colehopf_solve(u0: torch.Tensor, length: float, t_out: torch.Tensor, *, nu: float, a: float = 1.0,
-                   refine: int = 4) -> torch.Tensor:
+                   refine: int = 2) -> torch.Tensor:
     r"""Exact periodic Burgers solution :math:`u_t + a u u_x = \nu u_{xx}` at ``t_out``.
 
     Args:
@@ -81,7 +81,8 @@ def colehopf_solve(u0: torch.Tensor, length: float, t_out: torch.Tensor, *, nu: 
     z = w0 - m[:, None]
     ts = [float(t) for t in t_out]
     positive = [t for t in ts if t > 0]
-    # the integrand's narrowest scale is sqrt(2 nu t) at the first output time
+    # the integrand's narrowest scale is about sqrt(2 nu t) at the first output time; a spacing
+    # of 0.3 of it leaves the trapezoid error below 1e-20 (exp(-2 pi^2 / 0.3^2) for a Gaussian)
     if positive:
         h_max = 0.3 * math.sqrt(2 * nu * min(positive))
         refine = max(refine, math.ceil(length / (h_max * nx)))
@@ -117,9 +118,8 @@ def colehopf_solve(u0: torch.Tensor, length: float, t_out: torch.Tensor, *, nu: 
         k1 = (g * dn).sum(-1) / t
         psi = _antiderivative(z, length, ny, shift=m * t) if has_mean else psi0
         phi0 = torch.exp(-(psi - psi.amin(-1, keepdim=True)) / (2 * nu))  # (B, ny) in (0, 1]
-        s0 = phi0 @ k0[idx].T
-        s1 = phi0 @ k1[idx].T
-        out[:, n] = m[:, None] + s1 / s0
+        s = phi0 @ torch.cat([k0[idx], k1[idx]]).T  # one GEMM for both sums: (B, 2 nx)
+        out[:, n] = m[:, None] + s[:, nx:] / s[:, :nx]
     return (out / a).to(real)
 
 

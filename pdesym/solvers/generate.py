@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import sympy as sp
 import torch
 
 from pdesym.devices import resolve_device, resolve_dtype
@@ -33,8 +34,9 @@ def resolve_preset(spec: str | Equation, *, nx: int | None = None, nt_out: int |
                    t_end: float | None = None) -> SolverPreset:
     """The preset of ``spec`` (a preset name, an Equation, or equation text) with overrides.
 
-    A typed equation (not a preset) gets the domain of kdv (:data:`TEXT_DEFAULTS`) unless
-    length / t_end / nx / nt_out / dt are given.
+    A typed equation that *is* a preset's equation (same solved form u_t = K, compared
+    symbolically) gets that preset's settings; any other gets the domain of kdv
+    (:data:`TEXT_DEFAULTS`). length / t_end / nx / nt_out / dt override either.
     """
     if isinstance(spec, Equation):
         eq = spec
@@ -42,8 +44,9 @@ def resolve_preset(spec: str | Equation, *, nx: int | None = None, nt_out: int |
         eq = get_equation(spec)
     else:
         raise PdesymError(f"Give a preset name, an equation text or an Equation, got {type(spec).__name__}.")
-    if eq.name in SOLVER_PRESETS and eq.name in EQUATION_PRESETS:
-        base = replace(SOLVER_PRESETS[eq.name], equation=eq)
+    match = eq.name if eq.name in SOLVER_PRESETS and eq.name in EQUATION_PRESETS else _same_as_preset(eq)
+    if match:
+        base = replace(SOLVER_PRESETS[match], equation=eq)
     else:
         base = replace(TEXT_DEFAULTS, name="", equation=eq, source="pdesym defaults for typed equations "
                        "(the kdv domain)")
@@ -56,6 +59,17 @@ def resolve_preset(spec: str | Equation, *, nx: int | None = None, nt_out: int |
         if key in changes and not float(changes[key]) > 0:
             raise PdesymError(f"{key} must be a positive number, got {changes[key]!r}.")
     return replace(base, **changes)
+
+
+def _same_as_preset(eq: Equation) -> str:
+    """The preset whose solved form equals ``eq``'s (symbolically), or ""."""
+    if eq.free_parameters or not eq.is_evolution:
+        return ""
+    for name, preset in SOLVER_PRESETS.items():
+        other = preset.equation
+        if other.leading == eq.leading and sp.simplify(other.rhs_numeric - eq.rhs_numeric) == 0:
+            return name
+    return ""
 
 
 def generate_batch(

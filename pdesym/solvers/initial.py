@@ -6,7 +6,8 @@ Trajectory i of a data set with seed s is
           A_j \sim U[-A, A],\ \ell_j \sim U\{1..\ell_{max}\},\ \phi_j \sim U[0, 2\pi),
 
 as in Brandstetter, Welling & Worrall, "Lie Point Symmetry Data Augmentation for Neural PDE
-Solvers" (ICML 2022), whose defaults are J = 5, A = 0.5, :math:`\ell_{max} = 3`. Its random
+Solvers" (ICML 2022; ``generate/generate_data.py`` and ``equations/PDEs.py`` of its code), whose
+KdV and KS settings are the defaults here: J = 10, A = 0.5, :math:`\ell \in \{1, 2\}`. Its random
 numbers come from SplitMix64 (Steele et al. 2014) keyed by (seed, i) only — a counter-based
 stream — so a trajectory is the same whether it is made alone, in any batch, or on any process
 of a sharded run.
@@ -62,9 +63,9 @@ def random_initial_conditions(
     *,
     seed: int,
     start: int = 0,
-    modes: int = 5,
+    modes: int = 10,
     amplitude: float = 0.5,
-    max_wavenumber: int = 3,
+    max_wavenumber: int = 2,
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
 ) -> torch.Tensor:

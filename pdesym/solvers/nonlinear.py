@@ -26,7 +26,7 @@ import torch
 from pdesym.equations import T, X, derivative_orders, derivative_symbol, jet_symbols_of, to_torch
 from pdesym.solvers.spectral import SpectralGrid
 
-__all__ = ["NonlinearPart"]
+__all__ = ["NonlinearPart", "nonlinear_order"]
 
 
 def _flux_of(term: sp.Expr) -> tuple[int, sp.Expr] | None:
@@ -91,6 +91,15 @@ def _compile(nonlinear: sp.Expr) -> _Compiled:
     return _Compiled(sp.expand(flux), linear, rest)
 
 
+def nonlinear_order(nonlinear: sp.Expr) -> int:
+    """The highest x-derivative order N contains once written in flux form (u*u_x -> 1)."""
+    parts = _compile(nonlinear)
+    orders = [0]
+    for expr, extra in ((parts.flux, 1), (parts.rest, 0)):
+        orders += [derivative_orders(s)[0] + extra for s in jet_symbols_of(expr)]
+    return max(orders + list(parts.linear))
+
+
 class NonlinearPart:
     r"""N of :math:`u_t = Lu + N(x, t, u, u_x, \dots)` on a grid: ``N(v_hat, t) -> N_hat``.
 
@@ -103,61 +112,76 @@ class NonlinearPart:
         self.expr = nonlinear
         self.grid = grid
         parts = _compile(nonlinear)
-        self._flux_fn = to_torch(parts.flux) if parts.flux != 0 else None
+        self.parts = parts
+        # a numeric factor of the flux is folded into its multiplier (u*u_x -> -(1/2) d/dx u^2)
+        scale, flux = parts.flux.as_coeff_Mul() if parts.flux != 0 else (sp.Integer(1), parts.flux)
+        self._flux_fn = to_torch(flux) if flux != 0 else None
         self._rest_fn = to_torch(parts.rest) if parts.rest != 0 else None
         self._linear = [(grid.derivative_multiplier(j), sp.lambdify([T], c, modules="math"))
                         for j, c in sorted(parts.linear.items())]
         self.is_zero = self._flux_fn is None and self._rest_fn is None and not self._linear
         self.depends_on_time = T in nonlinear.free_symbols
         jets: set[str] = set()
-        orders = [0]
-        for fn, extra in ((self._flux_fn, 1), (self._rest_fn, 0)):
+        for fn in (self._flux_fn, self._rest_fn):
             if fn is not None:
-                jets.update(fn.jet_names)
-                orders += [n.count("x") + extra for n in fn.jet_names]
-        orders += [j for j in parts.linear]
-        self.order = max(orders)
-        self.parts = parts
-        # physical-space jets from the kept (dealiased) modes only
-        self._jets = {name: grid.derivative_multiplier(name.count("x"), dealias=True)
+                # "u" is always formed: a term free of u (forcing) still needs the batch shape
+                jets.update(fn.jet_names or ("u",))
+        self.order = nonlinear_order(nonlinear)
+        #: modes the 2/3 rule keeps (3m < nx); products are formed from and projected onto them
+        self.kept = (grid.nx - 1) // 3 + 1
+        K = self.kept
+        self._jets = {name: (None if name == "u" else grid.derivative_multiplier(name.count("x"))[:K])
                       for name in sorted(jets)}
-        self._flux_multiplier = grid.derivative_multiplier(1, dealias=True)
-        self._mask = grid.dealias_mask.to(grid.complex_dtype)
+        self._flux_multiplier = (float(scale) * grid.derivative_multiplier(1))[:K]
         self._x = grid.x
 
-    def raw(self, v_hat: torch.Tensor, t: float) -> torch.Tensor:
-        r""":math:`\widehat F` for a flux-only N (then N_hat = :attr:`flux_multiplier` * raw)."""
-        return torch.fft.rfft(self._flux_fn(self._x, t, self.jets(v_hat)))
-
     @property
-    def flux_multiplier(self) -> torch.Tensor:
-        """:math:`ik` times the 2/3 mask: N_hat = flux_multiplier * F_hat for a flux-only N."""
-        return self._flux_multiplier
+    def closed(self) -> bool:
+        """True when N reads only the kept modes and returns only kept modes (no c(t) u_j terms).
+
+        Then the modes above the 2/3 cut evolve by L alone, and a stepper can work on the kept
+        modes only (a third fewer numbers per operation).
+        """
+        return not self._linear
 
     @property
     def flux_only(self) -> bool:
-        """True when N = d/dx F(u) exactly, with nothing else (KdV, KS, Burgers)."""
+        """True when N = d/dx F(u, ...) exactly, with nothing else (KdV, KS, Burgers)."""
         return self._flux_fn is not None and self._rest_fn is None and not self._linear
 
-    def jets(self, v_hat: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The physical-space jets N reads, from the dealiased modes of ``v_hat``."""
+    @property
+    def flux_multiplier(self) -> torch.Tensor:
+        r"""The multiplier :math:`c\,ik` on the kept modes with N_hat = multiplier * :meth:`raw`."""
+        return self._flux_multiplier
+
+    def jets(self, v_low: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Physical-space jets from the kept modes ``v_low`` (B, kept); irfft zero-pads the rest."""
         n = self.grid.nx
-        return {name: torch.fft.irfft(v_hat * mult, n=n) for name, mult in self._jets.items()}
+        return {name: torch.fft.irfft(v_low if mult is None else v_low * mult, n=n)
+                for name, mult in self._jets.items()}
 
-    def flux(self, v_hat: torch.Tensor, t: float) -> torch.Tensor:
-        """The flux F in physical space (only defined when the flux part is not empty)."""
-        return self._flux_fn(self._x, t, self.jets(v_hat))
+    def raw(self, v_low: torch.Tensor, t: float) -> torch.Tensor:
+        r""":math:`\widehat F` on the kept modes for a flux-only N (N = :attr:`flux_multiplier` * raw)."""
+        return torch.fft.rfft(self._flux_fn(self._x, t, self.jets(v_low)))[..., : self.kept]
 
-    def __call__(self, v_hat: torch.Tensor, t: float) -> torch.Tensor:
+    def low(self, v_low: torch.Tensor, t: float) -> torch.Tensor:
+        """N_hat on the kept modes from the kept modes (the whole of N when :attr:`closed`)."""
+        K = self.kept
         out = None
         if self._flux_fn is not None or self._rest_fn is not None:
-            jets = self.jets(v_hat)
+            jets = self.jets(v_low)
             if self._flux_fn is not None:
-                out = torch.fft.rfft(self._flux_fn(self._x, t, jets)) * self._flux_multiplier
+                out = torch.fft.rfft(self._flux_fn(self._x, t, jets))[..., :K] * self._flux_multiplier
             if self._rest_fn is not None:
-                rest = torch.fft.rfft(self._rest_fn(self._x, t, jets)) * self._mask
+                rest = torch.fft.rfft(self._rest_fn(self._x, t, jets))[..., :K]
                 out = rest if out is None else out + rest
+        return torch.zeros_like(v_low) if out is None else out
+
+    def __call__(self, v_hat: torch.Tensor, t: float) -> torch.Tensor:
+        """N_hat (B, nx//2 + 1) of the full coefficients ``v_hat`` at time t."""
+        out = torch.zeros_like(v_hat)
+        if self._flux_fn is not None or self._rest_fn is not None:
+            out[..., : self.kept] = self.low(v_hat[..., : self.kept], t)
         for mult, coeff in self._linear:
-            term = v_hat * (mult * coeff(t))
-            out = term if out is None else out + term
-        return torch.zeros_like(v_hat) if out is None else out
+            out = out + v_hat * (mult * coeff(t))
+        return out

@@ -48,6 +48,7 @@ class SpectralGrid:
 
     @property
     def dx(self) -> float:
+        """Grid spacing L / nx."""
         return self.length / self.nx
 
     @cached_property
