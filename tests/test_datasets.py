@@ -257,12 +257,26 @@ def test_checks_on_exact_kdv_solitons(tmp_path):
     assert checks["grid spacing error"].value < 1e-12
     # largest c = 0.75; at t = 0 the crest x0 lies on the grid, so the sampled peak is 3c exactly
     assert checks["max u"].value == pytest.approx(3 * 0.75, rel=1e-14)
-    # noise is no solution: the same checks flag it
+    tail = checks["spectral tail |k| > nx/3"]
+    assert tail.value < 1e-5 and tail.note == "resolved"  # sech² spectrum ~ exp(-πk/√c): 4e-6 at k = nx/3
+    # a smooth field whose mean grows, u = sin x + t/20, is no KdV solution: the same checks flag it
+    x, t = np.linspace(0, 2 * np.pi, 64, endpoint=False), np.linspace(0, 2, 9)
+    fake = Chunk(np.sin(x)[None, None] + t[None, :, None] / 20 + np.zeros((2, 1, 1)), x, t, np.arange(2))
+    path = tmp_path / "fake.h5"
+    write_dataset(path, {"train": [fake]}, attrs=KDV_ATTRS)
+    with read_dataset(path) as ds:
+        checks = {c.name: c for c in check_dataset(ds)}
+    # mass drift = (2/20) 2π / (dx Σ_j |sin x_j|), and Σ_j |sin(2πj/N)| = 2 cot(π/N): 0.05 N tan(π/N)
+    assert checks["∫u dx drift"].ok is False
+    assert checks["∫u dx drift"].value == pytest.approx(0.05 * 64 * np.tan(np.pi / 64), rel=1e-12)
+    assert checks["∫u² dx drift"].ok is False
+    # white noise is under-resolved: the tail says so and the tolerances widen to it
     noisy = tmp_path / "noise.h5"
     write_dataset(noisy, {"train": noise_chunks(3, 3)}, attrs=KDV_ATTRS)
     with read_dataset(noisy) as ds:
         checks = {c.name: c for c in check_dataset(ds)}
-    assert checks["∫u dx drift"].ok is False and checks["∫u² dx drift"].ok is False
+    assert checks["spectral tail |k| > nx/3"].value > 0.3
+    assert "under-resolved" in checks["spectral tail |k| > nx/3"].note
 
 
 def test_writer_refuses_mixed_resolutions(tmp_path):

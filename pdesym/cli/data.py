@@ -21,8 +21,8 @@ from pdesym.errors import PdesymError
 __all__ = ["register", "default_output"]
 
 #: Torch threads for ``pdesym generate`` unless ``--threads`` says otherwise. Measured on the
-#: project's shared 2-core machine (kdv, 48 trajectories, nx 256): 1 thread 26 traj/s, 2 threads
-#: 1.6 traj/s (thread-pool spin-waiting under load); see benchmarks/bench_datasets.py.
+#: project's shared 2-core machine (kdv, 48 trajectories, nx 256): 1 thread 26-66 traj/s, 2 threads
+#: 1.6-1.7 traj/s (thread-pool spin-waiting under load); see benchmarks/bench_datasets.py.
 DEFAULT_THREADS = 1
 
 
@@ -116,7 +116,9 @@ def register(app: typer.Typer) -> None:
         from pdesym.datasets import generate_dataset
 
         if (preset is None) == (equation is None):
-            raise PdesymError("Give either a PRESET (e.g. 'pdesym generate kdv') or --equation TEXT, not both or neither.")
+            raise PdesymError(
+                "Give either a PRESET (e.g. 'pdesym generate kdv') or --equation TEXT, not both or neither."
+            )
         if threads < 1:
             raise PdesymError(f"--threads must be at least 1, got {threads}.")
         if preset is not None:
@@ -135,18 +137,23 @@ def register(app: typer.Typer) -> None:
         torch.set_num_threads(threads)
         total = max(0, n_train) + max(0, n_valid) + max(0, n_test)
         start = time.perf_counter()
+        bar = progress_bar()
+        task = None
+
+        def report(done: int, total_: int) -> None:
+            nonlocal task
+            if task is None:  # first call: the arguments passed validation, solving begins
+                bar.start()
+                task = bar.add_task(spec if preset else "equation", total=total_, status="")
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, completed=done, total=total_, status=f"{rate:.2f} traj/s" if done else "")
+
         try:
-            with progress_bar() as bar:
-                task = bar.add_task(f"{spec if preset else 'equation'}", total=total, status="")
-
-                def report(done: int, total_: int) -> None:
-                    rate = done / max(time.perf_counter() - start, 1e-9)
-                    bar.update(task, completed=done, total=total_, status=f"{rate:.2f} traj/s")
-
-                path = generate_dataset(spec, out, n_train=n_train, n_valid=n_valid, n_test=n_test, seed=seed,
-                                        nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end, device=device,
-                                        dtype=dtype, chunk=chunk, force=force, progress=report, command=command)
+            path = generate_dataset(spec, out, n_train=n_train, n_valid=n_valid, n_test=n_test, seed=seed,
+                                    nx=nx, nt_out=nt_out, dt=dt, length=length, t_end=t_end, device=device,
+                                    dtype=dtype, chunk=chunk, force=force, progress=report, command=command)
         finally:
+            bar.stop()
             torch.set_num_threads(previous)
         elapsed = time.perf_counter() - start
         console.print(f"Wrote {path}: train {n_train}, valid {n_valid}, test {n_test} trajectories "
