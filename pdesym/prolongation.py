@@ -4,7 +4,8 @@ A batch of K fields :math:`V_k = \xi_k\partial_x + \tau_k\partial_t + \varphi_k\
 
 * a callable ``f(x, t, u) -> (..., K, 3)`` (or ``(..., 3)`` for one field), e.g. an MLP; if it
   has a method ``x_derivatives(jets, n)`` returning :math:`[D_x^j(\xi, \tau, \varphi)]_{j\le n}`
-  as (N, K, 3) tensors (its own Taylor mode), that is used instead of nested jvp;
+  as (N, K, 3) tensors (its own Taylor mode, see :mod:`pdesym.taylor`), that is used instead
+  of nested jvp, and likewise ``t_derivative(jets)`` -> :math:`D_t(\xi, \tau, \varphi)`;
 * a :class:`~pdesym.symbolic.VectorField` or a list of them;
 * a :class:`~pdesym.discovery.dictionary.FunctionDictionary` (all 3M elementary fields
   :math:`f_m\partial_x, f_m\partial_t, f_m\partial_u`, in that block order) or
@@ -238,6 +239,7 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
     coefficients. With ``parts=True`` returns :class:`ResidualParts` (flat (N, K) tensors).
     """
     from pdesym.discovery.dictionary import DictionaryFields, FunctionDictionary
+    from pdesym.symbolic.vectorfield import VectorField
 
     eq = equation if equation is not None else jets.equation
     if eq is None:
@@ -251,6 +253,9 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
     _check_jets(flat, n)
     names = flat.names()
     lin = [f(flat.x, flat.t, names) for f in linearisation(eq)]
+    if isinstance(fields, VectorField) or (isinstance(fields, (list, tuple)) and fields
+                                           and all(isinstance(f, VectorField) for f in fields)):
+        fields = DictionaryFields.from_vector_fields(fields) or fields  # polynomial: exact series, no jvp
     if isinstance(fields, (FunctionDictionary, DictionaryFields)):
         dictionary = fields if isinstance(fields, FunctionDictionary) else fields.dictionary
         cols = _dictionary_parts(dictionary, flat, lin)
@@ -261,7 +266,8 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
         # (N, K, 3)): much faster than nested jvp through a generic callable.
         own = getattr(fields, "x_derivatives", None)
         dx = own(flat, n) if callable(own) else x_derivatives(fn, flat, n)
-        dt = t_derivative(fn, flat)
+        own_t = getattr(fields, "t_derivative", None)
+        dt = own_t(flat) if callable(own_t) else t_derivative(fn, flat)
         result = _residual_from_derivatives([tuple(d.unbind(-1)) for d in dx], tuple(dt.unbind(-1)), flat, lin)
     if parts:
         return result
@@ -272,7 +278,7 @@ def _dictionary_parts(dictionary, jets: Jets, lin) -> ResidualParts:
     """Residual columns of the 3M elementary fields f_m∂x | f_m∂t | f_m∂u of a dictionary."""
     n = len(lin) - 1
     dx = dictionary.x_derivatives(jets, n)  # each (N, M), exact Taylor series
-    dt = t_derivative(dictionary, jets)
+    dt = dictionary.total_derivatives(jets, [(0, 1)])[(0, 1)]  # D_t f = f_t + f_u u_t
     blocks = []
     for slot in range(3):
         dxs = [tuple(d if s == slot else None for s in range(3)) for d in dx]
@@ -304,9 +310,19 @@ def prolong(fields, jets: Jets, order: int | None = None, *,
         wanted = [(a, b) for tot in range(order + 1) for b in range(tot + 1) for a in [tot - b]]
     else:
         wanted = sorted(set(tuple(o) for o in orders))
-    fn, _ = as_field_function(fields)
-    below = {(i, j) for (a, b) in wanted for i in range(a + 1) for j in range(b + 1)}
-    D = total_derivatives(fn, jets, sorted(below))  # (N, K, 3)
+    from pdesym.discovery.dictionary import DictionaryFields
+    from pdesym.symbolic.vectorfield import VectorField
+
+    below = sorted({(i, j) for (a, b) in wanted for i in range(a + 1) for j in range(b + 1)})
+    series = fields if isinstance(fields, DictionaryFields) else None
+    if series is None and (isinstance(fields, VectorField) or (
+            isinstance(fields, (list, tuple)) and fields and all(isinstance(f, VectorField) for f in fields))):
+        series = DictionaryFields.from_vector_fields(fields)  # polynomial fields: exact bivariate series
+    if series is not None:
+        D = series.total_derivatives(jets, below)  # (N, K, 3)
+    else:
+        fn, _ = as_field_function(fields)
+        D = total_derivatives(fn, jets, below)
     u = {o: v.unsqueeze(-1) for o, v in jets.values.items()}
     out = {}
     for (a, b) in wanted:

@@ -129,6 +129,46 @@ class FunctionDictionary:
             out = out[..., self._keep.to(out.device)]
         return [out[k] * factorial(k) for k in range(n + 1)]
 
+    def total_derivatives(self, jets, orders) -> dict[tuple[int, int], torch.Tensor]:
+        r""":math:`D_x^a D_t^b f_m` for (a, b) in ``orders``, each (N, M), by bivariate Taylor series.
+
+        Exact: products of the series of :math:`x + s`, :math:`t + r` and
+        :math:`U(s, r) = \sum u_{x^i t^j} s^i r^j / (i!\,j!)`. Dictionaries with user functions
+        go through :func:`pdesym.prolongation.total_derivatives` (nested jvp).
+        """
+        from math import factorial
+
+        orders = sorted(set(tuple(o) for o in orders))
+        if self._factor_fns:
+            from pdesym.prolongation import total_derivatives
+
+            return total_derivatives(self, jets, orders)
+        A, B = max(o[0] for o in orders), max(o[1] for o in orders)
+        x, t = jets.x, jets.t
+        shape = (A + 1, B + 1) + x.shape
+        X_s = torch.zeros(shape, dtype=x.dtype, device=x.device)
+        T_s, U_s, one = X_s.clone(), X_s.clone(), X_s.clone()
+        X_s[0, 0], T_s[0, 0], one[0, 0] = x, t, 1
+        if A:
+            X_s[1, 0] = 1
+        if B:
+            T_s[0, 1] = 1
+        for i in range(A + 1):
+            for j in range(B + 1):
+                if (i, j) in jets.values:
+                    U_s[i, j] = jets.values[(i, j)] / (factorial(i) * factorial(j))
+                elif any(a >= i and b >= j for a, b in orders):
+                    raise PdesymError(f"The jet lacks u_{'x' * i}{'t' * j}, needed for the wanted derivatives.")
+        px, pt, pu = [one], [one], [one]
+        for _ in range(self.degree):
+            px.append(_series_mul2(px[-1], X_s))
+            pt.append(_series_mul2(pt[-1], T_s))
+            pu.append(_series_mul2(pu[-1], U_s))
+        mono = torch.stack([_series_mul2(_series_mul2(px[i], pt[j]), pu[k]) for (i, j, k) in self.exponents], dim=-1)
+        if self._keep is not None:
+            mono = mono[..., self._keep.to(mono.device)]
+        return {(a, b): mono[a, b] * (factorial(a) * factorial(b)) for (a, b) in orders}
+
     def field(self, coeffs: Sequence) -> VectorField:
         """The VectorField with coefficients (3, M) (or 3M, block order ξ | τ | φ); sympy numbers kept exact."""
         M = len(self)
@@ -170,6 +210,17 @@ def _series_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.stack([sum(a[i] * b[k - i] for i in range(k + 1)) for k in range(n)])
 
 
+def _series_mul2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Bivariate Cauchy product over the first two dims (truncated to the same rectangle)."""
+    A, B = a.shape[0], a.shape[1]
+    out = torch.zeros_like(a)
+    for i in range(A):
+        for j in range(B):
+            # out[i + p, j + q] += a[i, j] * b[p, q] for p < A - i, q < B - j
+            out[i:, j:] = out[i:, j:] + a[i, j] * b[: A - i, : B - j]
+    return out
+
+
 def _flatten(coeffs) -> list:
     out = []
     for c in coeffs:
@@ -200,6 +251,31 @@ class DictionaryFields:
         M = F.shape[-1]
         c = self.matrix().reshape(-1, 3, M).to(F.dtype)
         return torch.einsum("...m,ksm->...ks", F, c)
+
+    def total_derivatives(self, jets, orders) -> dict[tuple[int, int], torch.Tensor]:
+        r""":math:`D_x^a D_t^b (\xi, \tau, \varphi)` for (a, b) in ``orders``, each (N, K, 3)."""
+        M = len(self.dictionary)
+        c = self.matrix().reshape(-1, 3, M)
+        return {o: torch.einsum("nm,ksm->nks", d, c.to(d.dtype))
+                for o, d in self.dictionary.total_derivatives(jets, orders).items()}
+
+    @classmethod
+    def from_vector_fields(cls, fields) -> "DictionaryFields | None":
+        """Polynomial VectorFields as coefficients over monomials (None if one is not polynomial)."""
+        from pdesym.symbolic.vectorfield import VectorField as _VF
+
+        fields = [fields] if isinstance(fields, _VF) else list(fields)
+        degree = 0
+        for f in fields:
+            for c in f.components:
+                if c.free_symbols - {X, T, U} or not c.is_polynomial(X, T, U):
+                    return None
+                if c != 0:
+                    degree = max(degree, int(sp.Poly(c, X, T, U).total_degree()))
+        if degree > MAX_DEGREE:
+            return None
+        d = FunctionDictionary(degree)
+        return cls(d, torch.stack([d.coefficients(f) for f in fields]))
 
     def x_derivatives(self, jets, n: int) -> list[torch.Tensor]:
         r""":math:`[D_x^j (\xi, \tau, \varphi)]_{j=0..n}`, each (N, K, 3), from the dictionary's Taylor series."""

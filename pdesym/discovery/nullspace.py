@@ -40,7 +40,9 @@ class NullspaceResult:
         fields: closed-form generators (verified, canonical) followed by approximate ones.
         verified: per field, True when exactly verified.
         singular_values: generalised singular values σ (ascending); σ² is a direction's validity.
-        rank: dimension chosen at the largest gap; gap: σ_rank / σ_rank-1.
+        rank: null-space dimension chosen at the largest gap; gap: σ_rank / σ_rank-1. For a
+            linear equation it counts members of the superposition family β(x, t)∂u too, which
+            ``fields`` leaves out (as :func:`pdesym.symbolic.find_symmetries` does; see ``notes``).
         coefficients: numeric basis of the null space, (rank, 3M) over ``dictionary``.
         dictionary: the function dictionary; jets: the jet points used.
         fit: the :class:`~pdesym.symbolic.fit.FitResult` (None when ``fit=False``).
@@ -116,6 +118,8 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
         normalisation: see :data:`pdesym.validity.NORMALISATIONS`.
         rank: force the dimension (default: the largest gap, among the first ``max_rank``).
         fit: turn the null space into verified closed forms (:func:`fit_span`).
+
+    The linear algebra runs in float64 on the data's device whatever the samples' dtype.
     """
     start = perf_counter()
     eq = get_equation(equation) if isinstance(equation, str) else equation
@@ -126,10 +130,14 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
     if jets is None:
         if u is None:
             raise PdesymError("Give the samples u, x, t or precomputed jets.")
+        # float64 whatever the storage dtype: an exact generator's residual vanishes identically
+        # in the jet values, so float32 data still gives a rounding-level null space in float64
+        u, x, t = (torch.as_tensor(a).to(torch.float64) for a in (u, x, t))
         with torch.no_grad():
             jets = compute_jets(u, x, t, eq, method=method, time=time, **jet_options).sample(n_points, seed)
     else:
         jets = jets.flatten() if len(jets.shape) != 1 or jets.mask is not None else jets
+        jets = jets.to(dtype=torch.float64)
     full = len(dictionary)
     dictionary = dictionary.independent(jets.x, jets.t, jets[(0, 0)])
     if len(dictionary) < full:
@@ -156,6 +164,7 @@ def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
 
         fitted = fit_span(coeffs, dictionary, eq, scales=Bcols, validity=validity)
         fields, verified = fitted.fields, fitted.verified
+        notes.extend(fitted.notes)
         if fitted.approximate:
             notes.append(f"{len(fitted.approximate)} of {r} null directions did not round to an exact symmetry; "
                          "they are reported as approximate fields with their validity.")

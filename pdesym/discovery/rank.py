@@ -32,6 +32,10 @@ class RankChoice:
         """How much the chosen gap beats the next best (gap / runner-up)."""
         return self.gap / self.runner_up if self.runner_up > 0 else float("inf")
 
+    def accepted(self, min_gap: float = 5.0, min_margin: float = 1.5) -> bool:
+        """The acceptance rule of DESIGN §7.1: gap ≥ ``min_gap`` and ≥ ``min_margin`` × the runner-up."""
+        return self.gap >= min_gap and self.margin >= min_margin
+
 
 def rank_by_gap(values, *, max_rank: int | None = None, floor: float = 1e-300) -> RankChoice:
     r"""Rank at the largest ratio between consecutive ascending values (σ or validities).

@@ -26,6 +26,7 @@ from pdesym.equations import Equation, get_equation
 from pdesym.errors import PdesymError
 from pdesym.symbolic.algebra import canonical_basis, principal_cosines
 from pdesym.symbolic.prolongation import verify
+from pdesym.symbolic.symmetries import _modulo_superposition, superposition_family
 from pdesym.symbolic.vectorfield import VectorField
 
 __all__ = ["TOLERANCES", "DENOMINATORS", "FitResult", "canonical_column_order", "numeric_rref",
@@ -158,7 +159,7 @@ def round_and_verify(row: Sequence[float], dictionary, equation: Equation, *, to
 
 def _approximate(row: Sequence[float], dictionary) -> VectorField:
     vals = [float(f"{float(v):.4g}") if abs(float(v)) > 1e-12 else 0.0 for v in row]
-    return dictionary.field([sp.Float(v, 4) if v != 0 else 0 for v in vals])
+    return dictionary.field([sp.Float(v) if v != 0 else 0 for v in vals])
 
 
 def fit_span(rows: torch.Tensor, dictionary, equation: Equation | str, *, scales: torch.Tensor | None = None,
@@ -179,11 +180,20 @@ def fit_span(rows: torch.Tensor, dictionary, equation: Equation | str, *, scales
             approx_rows.append(row)
         else:
             exact.append(f)
-    exact = canonical_basis(exact) if exact else []
+    notes = []
+    family = superposition_family(eq)
+    if family is not None and exact:
+        # linear equations: β(x, t)∂u members are reported as the family, as find_symmetries does
+        kept = _modulo_superposition(eq, exact)
+        exact = canonical_basis(kept, modulo_superposition=True) if kept else []
+        notes.append(f"The equation is linear: every {family.text()} is a symmetry; members of this family "
+                     "in the null space are not listed as separate generators.")
+    else:
+        exact = canonical_basis(exact) if exact else []
     approx_val = None
     if validity is not None and approx_rows:
         approx_val = [float(v) for v in validity(torch.stack(approx_rows))]
-    return FitResult(exact, approx, approx_val, rref)
+    return FitResult(exact, approx, approx_val, rref, notes=notes)
 
 
 def span_cosines(a, b, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -202,12 +212,13 @@ def span_cosines(a, b, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> tor
 
 def fit_fields(fields, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, equation: Equation | str, *,
                degree: int = 2, basis: str | Sequence[str] | None = None, reference: Sequence[VectorField] | None = None,
-               tolerances=TOLERANCES, denominators=DENOMINATORS) -> FitResult:
+               jets=None, normalisation: str = "V", tolerances=TOLERANCES, denominators=DENOMINATORS) -> FitResult:
     r"""Fit numeric fields (callable or VectorFields) sampled at points (x, t, u) (each (N,)) to a basis.
 
     Least squares :math:`\min_c \|\sum_m c_m f_m - g\|` per component with unit-norm columns,
     then :func:`fit_span`. ``reference`` (default: none) adds principal cosines of the learned
-    span against it (e.g. ``find_symmetries(eq).fields``).
+    span against it (e.g. ``find_symmetries(eq).fields``); ``jets`` (on-shell jets of the data)
+    adds the infinitesimal validity (``normalisation``) of every approximate field.
     """
     from pdesym.discovery.dictionary import DictionaryFields, FunctionDictionary
     from pdesym.prolongation import as_field_function
@@ -225,7 +236,15 @@ def fit_fields(fields, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, equati
         coeffs = sol.T.reshape(K, 3, -1).reshape(K, -1)
         pscale = torch.stack([x.std(), t.std(), u.std()]).clamp_min(torch.finfo(x.dtype).tiny)
         col_scale = (norms.unsqueeze(0) / pscale.unsqueeze(1)).reshape(-1)
-    result = fit_span(coeffs, dictionary, eq, scales=col_scale, tolerances=tolerances, denominators=denominators)
+    validity = None
+    if jets is not None:
+        from pdesym.validity import infinitesimal_validity
+
+        def validity(rows: torch.Tensor) -> torch.Tensor:
+            return infinitesimal_validity(DictionaryFields(dictionary, rows), jets, eq, normalisation=normalisation)
+
+    result = fit_span(coeffs, dictionary, eq, scales=col_scale, tolerances=tolerances, denominators=denominators,
+                      validity=validity)
     result.misfit = misfit
     if reference:
         result.cosines = span_cosines(DictionaryFields(dictionary, coeffs), list(reference), x, t, u)
