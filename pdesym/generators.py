@@ -119,7 +119,9 @@ class MLPVectorFields(nn.Module):
             self.skip_matrix.requires_grad_(False)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
-        """(N, n) or (K, N, n) points -> (K, N, n) field values."""
+        """(N, n) or (K, N, n) points -> (K, N, n) field values; one point (n,) -> (K, n) (for vmap)."""
+        if points.dim() == 1:
+            return self.forward(points[None])[:, 0]
         z = (points - self.mean) / self.std
         act = ACTIVATIONS[self.activation]
         if z.dim() == 2:
@@ -181,7 +183,9 @@ class DictionaryVectorFields(nn.Module):
         self.coefficients = nn.Parameter(c.to(dtype=dtype, device=device))
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
-        """(N, n) -> (K, N, n); or (K, N, n) with field k evaluated on points[k]."""
+        """(N, n) -> (K, N, n); or (K, N, n) with field k evaluated on points[k]; one point (n,) -> (K, n)."""
+        if points.dim() == 1:
+            return self.forward(points[None])[:, 0]
         d = self.dictionary(points)  # (D, N, n) or (D, K, N, n)
         if points.dim() == 2:
             return torch.einsum("kd,dni->kni", self.coefficients, d)

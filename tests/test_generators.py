@@ -109,3 +109,16 @@ def test_plane_affine_coefficients_invert_the_named_matrices():
     assert torch.allclose(plane_affine_coefficients(a, b), torch.eye(6), atol=1e-15)
     c = torch.randn(4, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     assert torch.allclose(plane_affine_coefficients(torch.einsum("kd,dij->kij", c, a), c @ b), c, atol=1e-14)
+
+
+def test_single_points_vmap_and_jvp_for_taylor_mode():
+    f = MLPVectorFields(3, 2, hidden=8, seed=4)
+    d = DictionaryVectorFields(affine_dictionary, 12, 2, seed=1)
+    x = _points(3, 7)
+    for fields in (f, d):
+        jac = torch.func.vmap(torch.func.jacrev(fields))(x)  # (N, K, n, n)
+        assert jac.shape == (7, 2, 3, 3)
+        v = torch.randn(3, dtype=torch.float64)
+        _, tangent = torch.func.jvp(fields, (x[0],), (v,))
+        assert torch.allclose(tangent, jac[0] @ v, atol=1e-12)
+        assert torch.allclose(fields(x[0]), fields(x)[:, 0], atol=1e-14)

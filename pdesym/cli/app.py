@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pdesym.cli.data",
     "pdesym.cli.discover",
     "pdesym.cli.report",
+    "pdesym.cli.images",
 )
 
 

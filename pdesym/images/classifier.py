@@ -44,14 +44,17 @@ AUGMENTATIONS = {
 
 
 class SmallCNN(nn.Module):
-    """conv(3×3)-ReLU-maxpool blocks of ``widths`` channels, then a linear layer on the flattened map."""
+    """conv(3×3)-BatchNorm-ReLU-maxpool blocks of ``widths`` channels, then a linear layer on the flattened map.
+
+    BatchNorm removes the long initial plateau (≈ 4 epochs at chance level without it on digits).
+    """
 
     def __init__(self, in_channels: int, n_classes: int, height: int, width: int, widths: tuple[int, ...] = (16, 32, 64)) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c, h, w = in_channels, height, width
         for out in widths:
-            layers += [nn.Conv2d(c, out, 3, padding=1), nn.ReLU()]
+            layers += [nn.Conv2d(c, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
             if min(h, w) >= 4:
                 layers.append(nn.MaxPool2d(2))
                 h, w = h // 2, w // 2

@@ -88,7 +88,7 @@ class ImageSet:
 def _finish(images: np.ndarray, labels: np.ndarray, source: str, classes: list[str] | None = None) -> ImageSet:
     """Scale to [0, 1], move channels first, map labels to 0..C-1."""
     img = np.asarray(images)
-    lab = np.asarray(labels).reshape(-1)
+    lab = np.array(labels).reshape(-1)  # a copy: idx buffers are read-only
     if img.ndim == 3:
         img = img[:, None]
     elif img.ndim == 4 and img.shape[-1] in (1, 3, 4) and img.shape[1] not in (1, 3, 4):

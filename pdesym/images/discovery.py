@@ -49,7 +49,7 @@ class DiscoveryConfig:
 
     k: int = 4
     steps: int = 300
-    batch_size: int = 32
+    batch_size: int = 16
     lr: float = 5e-3
     eps_max: float = 2.0  # flow range, in one-pixel-shift equivalents of image change
     flow_steps: int = 4
