@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--equations", nargs="+", default=["kdv", "ks", "burgers"])
     parser.add_argument("--methods", nargs="+", default=["nullspace", "neural"])
-    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--steps", type=int, default=1600)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--flow", action="store_true", help="also score with --validity flow on 63×63 patches")
     args = parser.parse_args()

@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
                                                 "with --method both at least the null-space dimension)."),
         validity: str = typer.Option("infinitesimal", "--validity",
                                      help="infinitesimal (jets) or flow (finite flows of patches, per generator)."),
-        steps: int = typer.Option(800, "--steps", help="Neural training steps."),
+        steps: int = typer.Option(1600, "--steps", help="Neural training steps."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         seed: int = typer.Option(0, "--seed", help="Seed of the data, the jet sample and the networks."),
         trajectories: int = typer.Option(8, "--trajectories", help="Trajectories used (and generated for a preset)."),

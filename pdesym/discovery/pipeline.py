@@ -51,7 +51,7 @@ class DiscoverOptions:
     generators: int | None = None
     max_generators: int = 4
     validity: str = "infinitesimal"
-    steps: int = 800
+    steps: int = 1600
     batch: int = 1024
     device: str = "auto"
     seed: int = 0
