@@ -300,7 +300,8 @@ def jet_orders_needed(equation: Equation, *, on_shell: bool = True) -> tuple[int
 # --------------------------------------------------------------------------- jets of a grid
 def compute_jets(u, x, t, equation: Equation | str | None = None, order: int | None = None, *,
                  method: str = "spectral", time: str = "onshell", window: int = 9, polyorder: int | None = None,
-                 time_window: int = 7, time_polyorder: int = 3, periodic: bool = True) -> Jets:
+                 time_window: int = 7, time_polyorder: int = 3, periodic: bool = True,
+                 total_order: int | None = None) -> Jets:
     r"""Jets of samples u(x, t) on a grid: x-derivatives up to ``order`` plus the t-derivatives.
 
     Args:
@@ -313,6 +314,8 @@ def compute_jets(u, x, t, equation: Equation | str | None = None, order: int | N
         time: ``"onshell"`` or ``"data"`` (Savitzky–Golay along t with ``time_window``,
             ``time_polyorder``; mixed ones differentiate the u_t field in x).
         periodic: x is periodic (required by ``"spectral"``).
+        total_order: on-shell only: also every :math:`u_{x^i t^j}` with i + j ≤ total_order (the
+            full jet that finite flows in jet space need; x-derivatives up to i + j·n are computed).
 
     Returns a :class:`Jets` of shape (n_trajectories, nt, nx).
     """
@@ -333,6 +336,13 @@ def compute_jets(u, x, t, equation: Equation | str | None = None, order: int | N
         if isinstance(order, bool) or not isinstance(order, int) or order < 0:
             raise PdesymError(f"The jet order must be an integer >= 0, got {order!r}.")
         need_x = max(order, need_x if on_shell else 0)
+    if total_order is not None:
+        if not on_shell:
+            raise PdesymError("total_order needs on-shell time derivatives (time='onshell').")
+        n_sp = eq.spatial_order
+        full = [(i, j) for tot in range(1, total_order + 1) for j in range(1, tot + 1) for i in [tot - j]]
+        t_orders = sorted(set(t_orders) | set(full))
+        need_x = max(need_x, total_order, max(i + j * n_sp for i, j in full))
     dx = X_[..., 1:2] - X_[..., 0:1]  # (B, 1, 1)
     mask = None
     if method == "spectral":

@@ -140,7 +140,8 @@ def load_run(path: str | os.PathLike) -> dict[str, Any]:
 # --------------------------------------------------------------------------- text pieces
 def _title(doc: Mapping[str, Any]) -> str:
     eq = doc.get("equation") or {}
-    what = eq.get("name") or eq.get("text") or doc.get("dataset") or "the data"
+    data = doc.get("data") or {}
+    what = eq.get("name") or eq.get("text") or doc.get("dataset") or data.get("name") or "the data"
     return f"Symmetries discovered from {what}" if doc.get("discovery") else f"Lie point symmetries of {what}"
 
 
@@ -176,6 +177,10 @@ def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
         return []
     lines = []
     m = d.get("method", "?")
+    if m == "both":
+        lines += _discovery_lines({"discovery": {**d, "method": "nullspace", "messages": [], "validity_kind": None}})
+        lines += _discovery_lines({"discovery": {**(d.get("neural") or {}), "method": "neural"}})
+        d = {k: v for k, v in d.items() if k in ("messages", "validity_kind")}
     if m == "nullspace":
         lines.append(f"Null space of the linear validity system: rank chosen at the largest singular-value gap "
                      f"(dimension {d.get('dimension')}, gap {_ratio(d.get('gap'))}, dictionary of {d.get('columns', '?')} "
@@ -183,7 +188,8 @@ def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
     elif m == "neural":
         acc = d.get("accepted")
         lines.append(f"Neural generators: {d.get('trained')} trained for {d.get('steps')} steps (seed {d.get('seed')}), "
-                     f"K = {d.get('dimension')} chosen at validity ratio {_ratio(d.get('gap'))} "
+                     f"K = {d.get('neural_dimension', d.get('dimension'))} chosen at validity ratio "
+                     f"{_ratio(d.get('ratio', d.get('gap')))} "
                      f"(runner-up {_ratio(d.get('runner_up'))})"
                      + ("" if acc in (None, True) else f"; not accepted ({d.get('reason')})") + ".")
     if d.get("validity_kind"):
@@ -195,6 +201,14 @@ def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
 
 def _ratio(v: Any) -> str:
     return "—" if v is None else f"{float(v):.3g}"
+
+
+def _span_line(doc: Mapping[str, Any]) -> str | None:
+    """Image runs: how much of each named affine generator the learned span captures."""
+    span = doc.get("span")
+    if not isinstance(span, Mapping) or not isinstance(span.get("capture"), Mapping):
+        return None
+    return "Captured by the learned span: " + ", ".join(f"{k} {float(v):.3f}" for k, v in span["capture"].items())
 
 
 def _timing_line(doc: Mapping[str, Any]) -> str | None:
@@ -224,7 +238,7 @@ def to_markdown(doc: Mapping[str, Any]) -> str:
                      f"{_validity_text(g.get('validity'))} | {_kind(g)} |")
     for fam in doc.get("families") or []:
         lines.append(f"\nInfinite-dimensional family: {fam.get('text')} ({_verified_word(fam.get('verified'))})")
-    extra = [x for x in (_cosine_line(doc), *_discovery_lines(doc), _timing_line(doc)) if x]
+    extra = [x for x in (_cosine_line(doc), _span_line(doc), *_discovery_lines(doc), _timing_line(doc)) if x]
     if extra:
         lines += ["", "## Discovery", ""] + [f"- {x}" for x in extra]
     comm = doc.get("commutators")
@@ -239,7 +253,9 @@ def to_markdown(doc: Mapping[str, Any]) -> str:
 
 
 def _data_text(data: Mapping[str, Any]) -> str:
-    parts = [str(data.get("source", "?"))]
+    parts = [str(data.get("source", data.get("name", "?")))]
+    if data.get("images") is not None:
+        parts.append(f"{data['images']} images of shape {data.get('shape')}")
     if data.get("trajectories") is not None:
         parts.append(f"{data['trajectories']} trajectories × {data.get('nt')} snapshots × {data.get('nx')} points")
     if data.get("points") is not None:
@@ -312,7 +328,7 @@ def print_report(doc: Mapping[str, Any], console, *, quiet: bool = False) -> Non
         return
     for fam in doc.get("families") or []:
         console.print(f"Infinite-dimensional family: {fam.get('text')}", soft_wrap=True)
-    for line in (_cosine_line(doc), *_discovery_lines(doc), _timing_line(doc)):
+    for line in (_cosine_line(doc), _span_line(doc), *_discovery_lines(doc), _timing_line(doc)):
         if line:
             console.print(line, soft_wrap=True, markup=False)
     for note in doc.get("notes") or []:

@@ -135,6 +135,9 @@ def test_interrupted_neural_run_resumes_to_the_same_result(workdir):
         return d
 
     a, b = strip(whole.document), strip(resumed.document)
+    # the fit's least-squares misfit goes through LAPACK, whose last bit can depend on buffer
+    # alignment; everything the training produced is compared bit for bit above and below
+    assert a["discovery"].pop("fit_misfit") == pytest.approx(b["discovery"].pop("fit_misfit"), rel=1e-12)
     assert {k: v for k, v in a["discovery"].items() if b["discovery"].get(k) != v} == {}
     assert a == b
     # resuming with other options is refused, the run is left as it is
@@ -145,13 +148,15 @@ def test_interrupted_neural_run_resumes_to_the_same_result(workdir):
 
 
 @pytest.mark.slow
-def test_neural_kdv_finds_the_four_generators_and_fits_them_exactly(workdir):
-    result = discover("kdv", options=DiscoverOptions(method="neural"), out="runs/kdv-neural")
+@pytest.mark.parametrize("name, steps, k", [("kdv", 800, 4), ("ks", 1600, 3)])
+def test_neural_generators_find_the_algebra_and_fit_it_exactly(workdir, name, steps, k):
+    # KdV converges in half the default steps (about 40 s on 2 cores); KS needs the default 1600
+    result = discover(name, options=DiscoverOptions(method="neural", steps=steps), out="runs/neural")
     doc = result.document
     d = doc["discovery"]
-    assert d["neural_dimension"] == 4 and d["accepted"], d
+    assert d["neural_dimension"] == k and d["accepted"], d   # K chosen automatically
     assert d["trained"] == 6
     assert min(doc["cosines"]["learned"]) >= 0.99, doc["cosines"]
-    exact = find_symmetries("kdv")
+    exact = find_symmetries(name)
     assert [g["text"] for g in doc["generators"]] == [g.field.text() for g in exact.generators]
     assert all(g["verified"] and g["source"] == "fit" for g in doc["generators"])

@@ -84,7 +84,8 @@ def test_report_rejects_bad_files_with_one_sentence(tmp_path, cli, content, mess
 
 
 def test_image_documents_render_without_pde_fields(tmp_path):
-    doc = {"format": "pdesym-symmetries/1", "domain": "image", "dataset": "digits",
+    doc = {"format": "pdesym-symmetries/1", "domain": "image", "data": {"name": "digits", "images": 1797, "shape": [8, 8]},
+           "span": {"capture": {"rotation": 0.97, "∂x": 0.99}},
            "generators": [{"name": "rotation", "text": "−y∂x + x∂y", "validity": 0.01, "verified": None,
                            "approximate": True}],
            "cosines": {"reference": "affine basis", "reference_dimension": 6, "values": [0.98], "min": 0.98}}
@@ -93,4 +94,5 @@ def test_image_documents_render_without_pde_fields(tmp_path):
     back = load_run(path)
     md = to_markdown(back)
     assert "digits" in md and "−y∂x + x∂y" in md and "approximate" in md and "0.9800" in md
+    assert "1797 images" in md and "rotation 0.970" in md
     assert "rotation" in to_latex(back) or "y" in to_latex(back)

@@ -22,6 +22,7 @@ app = typer.Typer(
 
 #: Command modules, each with ``register(app)``; the order is the order of ``pdesym --help``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "pdesym.cli.symmetries",
     "pdesym.cli.data",
     "pdesym.cli.symmetries",
     "pdesym.cli.augment",
@@ -29,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pdesym.cli.images",
     "pdesym.cli.discover",
     "pdesym.cli.report",
+    "pdesym.cli.images",
 )
 
 

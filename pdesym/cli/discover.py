@@ -78,9 +78,12 @@ def register(app: typer.Typer) -> None:
         basis: str = typer.Option("", "--basis", "-b", help="Extra basis functions, e.g. 'exp(t/50), sqrt(t+1)'."),
         generators: str = typer.Option("auto", "--generators", "-k",
                                        help="Neural: number of generators, or auto (choose K by the validity gap)."),
+        max_generators: int = typer.Option(4, "--max-generators",
+                                           help="Neural, automatic K: the largest K considered (d_max + 2 are trained; "
+                                                "with --method both at least the null-space dimension)."),
         validity: str = typer.Option("infinitesimal", "--validity",
                                      help="infinitesimal (jets) or flow (finite flows of patches, per generator)."),
-        steps: int = typer.Option(800, "--steps", help="Neural training steps."),
+        steps: int = typer.Option(1600, "--steps", help="Neural training steps."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         seed: int = typer.Option(0, "--seed", help="Seed of the data, the jet sample and the networks."),
         trajectories: int = typer.Option(8, "--trajectories", help="Trajectories used (and generated for a preset)."),
@@ -100,8 +103,9 @@ def register(app: typer.Typer) -> None:
 
         check_choice("format", fmt, FORMATS)
         options = DiscoverOptions(method=method, degree=degree, basis=basis, generators=_generators(generators),
-                                  validity=validity, steps=steps, device=device, seed=seed, trajectories=trajectories,
-                                  snapshots=snapshots, nx=nx, points=points).check()
+                                  max_generators=max_generators, validity=validity, steps=steps, device=device,
+                                  seed=seed, trajectories=trajectories, snapshots=snapshots, nx=nx,
+                                  points=points).check()
         if out is None:
             out = Path("runs") / f"{Path(source).stem}-{method}"
         display = _Display(steps)

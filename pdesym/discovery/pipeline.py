@@ -24,7 +24,7 @@ from pdesym.equations import EQUATION_PRESETS, Equation, get_equation
 from pdesym.errors import PdesymError, check_choice
 
 __all__ = ["METHODS", "VALIDITY_KINDS", "DiscoverOptions", "DataSample", "Discovery", "default_dataset",
-           "load_samples", "discover"]
+           "load_samples", "snap_field", "discover"]
 
 #: ``--method``: what finds the generators.
 METHODS = {
@@ -51,7 +51,7 @@ class DiscoverOptions:
     generators: int | None = None
     max_generators: int = 4
     validity: str = "infinitesimal"
-    steps: int = 800
+    steps: int = 1600
     batch: int = 1024
     device: str = "auto"
     seed: int = 0
@@ -222,13 +222,17 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
     from pdesym.generators import MLPVectorFields, smoothness_penalty
     from pdesym.runs import CHECKPOINT_FILE
 
+    from pdesym.devices import resolve_device
+
     eq = sample.equation
+    device = resolve_device(options.device)
+    jets = jets.to(device=device)
     pts = torch.stack([jets.x, jets.t, jets[(0, 0)]], -1)
     mean, std = pts.mean(0), pts.std(0).clamp_min(1e-12)
     settings = NeuralSettings(generators=options.generators, max_generators=max_generators, steps=options.steps,
                               batch=options.batch, seed=options.seed, checkpoint_every=options.checkpoint_every)
     model = MLPVectorFields(3, settings.trained, hidden=settings.hidden, depth=settings.depth, seed=options.seed,
-                            mean=mean, std=std, out_scale=std, activation=settings.activation)
+                            mean=mean, std=std, out_scale=std, activation=settings.activation, device=device)
     # the fields' size in standardised coordinates (ξ/σx, τ/σt, φ/σu): an O(1) Gram for every
     # equation, which is what the conditioning term needs (the V normalisation of
     # pdesym.validity weighs ξ by rms(u_x)/rms(u), ~20x more on KdV, and trains far worse)
@@ -243,14 +247,14 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
 
     def smooth(m, step):
         gen = torch.Generator().manual_seed(int(options.seed) * 100003 + int(step))
-        idx = torch.randint(0, z.shape[0], (256,), generator=gen)
+        idx = torch.randint(0, z.shape[0], (256,), generator=gen).to(device)
         return smoothness_penalty(lambda q: m(q * std + mean) / std, z[idx], radius=0.2, seed=step)
 
     def evaluate(m):
-        chunks = [objective(m, idx) for idx in torch.arange(pts.shape[0]).split(2048)]
+        chunks = [objective(m, idx) for idx in torch.arange(pts.shape[0], device=device).split(2048)]
         return torch.cat([c[0] for c in chunks], 1).detach(), torch.cat([c[1] for c in chunks], 1).detach()
 
-    fixed = torch.arange(min(2048, pts.shape[0]))
+    fixed = torch.arange(min(2048, pts.shape[0]), device=device)
 
     def monitor(m):
         with torch.no_grad():
@@ -262,7 +266,64 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
     result = train_generators(model, objective, pts.shape[0], settings, smoothness=smooth, evaluate=evaluate,
                               monitor=monitor,
                               checkpoint=ckpt, resume=resume, callback=callback)
+    # everything after training (fit, exact checks, plots) runs on the CPU
+    result.model = result.model.cpu()
+    result.spectrum, result.mixing = result.spectrum.cpu(), result.mixing.cpu()
     return result
+
+
+def snap_field(field, pts: torch.Tensor, equation: Equation, *, tolerances=(0.01, 0.02, 0.05, 0.1, 0.2),
+               denominators=(1, 2, 3)):
+    r"""Round an approximate fitted field in *data-scaled* coordinates and keep it only if exact.
+
+    Each term :math:`c\,m(x, t, u)` of a component is weighed by its size on the data,
+    :math:`|c|\,\mathrm{rms}(m)/\sigma` with σ the spread of that component's coordinate; terms
+    below ``tol`` × the largest are dropped, the rest are divided by the largest term's
+    coefficient and rounded to p/q (q in ``denominators``). The candidate is returned when
+    :func:`pdesym.symbolic.verify` proves it, else None. (Coefficient-wise rounding misses
+    fields such as (t + 0.07u)∂x − 0.6u∂t + ∂u, whose stray terms are large in raw units but tiny
+    on the data.)
+    """
+    import sympy as sp
+
+    from pdesym.equations import T, U, X
+    from pdesym.symbolic import VectorField, verify
+
+    x, t, u = (pts[:, i].detach().cpu().numpy() for i in range(3))
+    std = [float(np.std(a)) or 1.0 for a in (x, t, u)]
+    terms = [(ci, term) for ci, c in enumerate(field.components) for term in sp.Add.make_args(sp.expand(c)) if term != 0]
+    if not terms:
+        return None
+    sizes = []
+    for ci, term in terms:
+        values = np.broadcast_to(np.asarray(sp.lambdify((X, T, U), term, "numpy")(x, t, u), dtype=float), x.shape)
+        sizes.append(float(np.sqrt(np.mean(values ** 2))) / std[ci])
+    big = max(sizes)
+    lead_coeff = terms[int(np.argmax(sizes))][1].as_coeff_Mul()[0]
+    for tol in tolerances:
+        comps = [sp.Integer(0)] * 3
+        ok = True
+        for (ci, term), size in zip(terms, sizes):
+            if size < tol * big:
+                continue
+            coeff, mono = term.as_coeff_Mul()
+            v = float(coeff / lead_coeff)
+            best = None
+            for q in denominators:
+                r = round(v * q) / q
+                if r != 0 and abs(v - r) <= tol * max(1.0, abs(v)):
+                    best = sp.Rational(round(v * q), q)
+                    break
+            if best is None:
+                ok = False
+                break
+            comps[ci] += best * mono
+        if not ok:
+            continue
+        candidate = VectorField(*comps)
+        if not candidate.is_zero() and verify(equation, candidate):
+            return candidate
+    return None
 
 
 def discover(source: str | Path, *, equation: str | None = None, options: DiscoverOptions = DiscoverOptions(),
@@ -367,8 +428,22 @@ def discover(source: str | Path, *, equation: str | None = None, options: Discov
         t0 = time.perf_counter()
         k = neural.dimension
         learned = lambda x, t, u: neural.fields(torch.stack([x, t, u], -1), k=k).permute(1, 0, 2)  # noqa: E731
-        fitted = fit_fields(learned, pts[:, 0], pts[:, 1], pts[:, 2], eq, degree=options.degree,
-                            basis=options.basis or None)
+        # lowest degree first: a learned affine field fitted with cubic terms picks up small
+        # spurious coefficients that defeat round-and-verify; stop at the first degree whose
+        # rows all verify, else keep the degree with the most verified generators
+        fitted = None
+        for deg in range(1, options.degree + 1):
+            trial = fit_fields(learned, pts[:, 0], pts[:, 1], pts[:, 2], eq, degree=deg, basis=options.basis or None)
+            if fitted is None or len(trial.exact) > len(fitted.exact):
+                fitted = trial
+            if not trial.approximate:
+                break
+        snapped = [snap_field(f, pts, eq) for f in fitted.approximate]
+        if any(f is not None for f in snapped):
+            from pdesym.symbolic.algebra import canonical_basis as _canonical
+
+            fitted.exact = _canonical(list(fitted.exact) + [f for f in snapped if f is not None])
+            fitted.approximate = [a for a, f in zip(fitted.approximate, snapped) if f is None]
         timings["fit"] = time.perf_counter() - t0
         nd["fit_misfit"] = fitted.misfit
         if options.method == "neural":
