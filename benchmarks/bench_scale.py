@@ -11,7 +11,7 @@ short runs (t_end 1, nx 32, 10 snapshots) because the point is that the streamin
 memory flat in N, not the solver's speed. Ratio = peak RSS / peak RSS at the smaller N.
 
 Table 3, precision: ETDRK4 on the exact KdV soliton (L = 64, nx = 256, c = 1, T = 10, dt 0.02 and
-0.01): relative L2 error and the time of a batch of shifted solitons, float32 vs float64 (ratio:
+0.01): relative L2 error and the time of a batch of shifted solitons, float32 vs float64 (speed-up:
 float64 time / float32 time).
 
     python benchmarks/bench_scale.py            # quick sizes (a few minutes on a loaded 2-core box)
@@ -127,7 +127,7 @@ def bench_precision(batch: int) -> None:
     eq = Equation.from_preset("kdv")
     print(f"\n### float32 vs float64 on the KdV soliton (L=64, nx=256, c=1, T=10; {batch} shifted solitons "
           "per batch)\n")
-    print("| device | dt | dtype | rel. L2 error at T | seconds per batch | speed ratio f32/f64 |")
+    print("| device | dt | dtype | rel. L2 error at T | seconds per batch | float32 speed-up (t64 / t32) |")
     print("|---|---:|---|---:|---:|---:|")
     for device in _devices():
         for dt in (0.02, 0.01):
