@@ -70,6 +70,7 @@ def test_torchrun_generate_equals_single_process_and_reads_as_one_file(tmp_path,
         assert dj.attrs["world_size"] == 2
         assert dj.attrs["shards"] == ["d.rank-0-of-2.h5", "d.rank-1-of-2.h5"]
         assert "shard" not in dj.attrs
+        assert list(dj.splits) == ["train", "valid", "test"]
         for split in ("train", "valid", "test"):  # valid has 1 trajectory: rank 1's share is empty
             a, b = dj[split], ds[split]
             assert a.u[...].tobytes() == b.u[...].tobytes()
@@ -80,6 +81,9 @@ def test_torchrun_generate_equals_single_process_and_reads_as_one_file(tmp_path,
         assert {k: dj.attrs[k] for k in same} == same  # the same command and provenance
         traj = as_trajectories(dj["train"])
         assert torch.equal(torch.as_tensor(traj.u), torch.as_tensor(ds["train"].u[...]))
+    res = cli("info", joined)
+    assert res.exit_code == 0 and "All sanity checks passed" in res.output
+    assert "2 processes; virtual dataset over 2 shard" in " ".join(res.output.split())
     # each shard holds its block (rank 1's valid group exists with 0 rows, so that the shards agree)
     with h5py.File(tmp_path / "d.rank-1-of-2.h5", "r") as shard, read_dataset(single) as ds:
         assert json.loads(shard.attrs["shard"]) == {"rank": 1, "world_size": 2,

@@ -193,5 +193,8 @@ def test_blow_up_stop_names_index_split_and_time_and_drop_keeps_the_rest(tmp_pat
                                        nt_out=5, t_end=4.0).seeds[0]) for i in survivors]
         np.testing.assert_array_equal(ds["train"].seeds, expected)
 
+    res = cli("info", tmp_path / "drop.h5")
+    assert res.exit_code == 0 and f"train: {len(blown)} ({', '.join(map(str, blown))})" in " ".join(res.output.split())
+
     res = cli("generate", *BLOWUP, "--on-blowup", "skip", "--out", tmp_path / "x.h5")
     assert res.exit_code == 1 and "Unknown --on-blowup 'skip'" in " ".join(res.output.split())
