@@ -120,6 +120,10 @@ def test_interrupted_generate_keeps_a_partial_file_and_resumes_to_the_same_data(
     assert_same_dataset(tmp_path / "d.h5", uninterrupted)
     with h5py.File(tmp_path / "d.h5", "r") as f:
         assert STATE_ATTR not in f.attrs
+    # resuming a finished run is a no-op (what the complete shards of an interrupted torchrun job do)
+    before = (tmp_path / "d.h5").read_bytes()
+    assert cli("generate", *ARGS, "--resume").exit_code == 0
+    assert (tmp_path / "d.h5").read_bytes() == before
 
 
 def test_resume_with_a_different_chunk_size_and_force_starting_over(tmp_path, cli, monkeypatch, uninterrupted):
