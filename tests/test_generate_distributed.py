@@ -102,3 +102,36 @@ def test_distributed_flag_outside_torchrun_is_one_sentence(cli, tmp_path, monkey
     res = cli("generate", *TINY, "--out", tmp_path / "d.h5", "--distributed")
     assert res.exit_code == 1 and "launch with `torchrun --nproc_per_node N -m pdesym" in " ".join(res.output.split())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_shard_resumes_and_the_join_equals_one_process(tmp_path):
+    """What each rank of an interrupted torchrun job does on --resume, without torchrun: rank 1
+    stops part-way (its partial file stays), rank 0 had finished (resuming it is a no-op)."""
+    from pdesym.datasets import generate_dataset
+    from pdesym.partial import partial_path
+    from pdesym.shards import join_shards, shard_path
+
+    opts = dict(n_train=7, n_valid=3, n_test=1, nx=32, nt_out=6, t_end=1.0, device="cpu", chunk=2, command="c")
+    generate_dataset("kdv", tmp_path / "single.h5", **opts)
+    out = tmp_path / "d.h5"
+    shards = [shard_path(out, r, 2) for r in range(2)]
+    generate_dataset("kdv", shards[0], shard=(0, 2), **opts)
+    before = shards[0].read_bytes()
+
+    def stop(done, total):
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset("kdv", shards[1], shard=(1, 2), progress=stop, **opts)
+    assert partial_path(shards[1]).exists() and not shards[1].exists()
+    with pytest.raises(Exception, match="other settings"):  # another world size is another block
+        generate_dataset("kdv", shards[1], shard=(1, 3), resume=True, **opts)
+    for rank in range(2):
+        generate_dataset("kdv", shards[rank], shard=(rank, 2), resume=True, **opts)
+    assert shards[0].read_bytes() == before
+    join_shards(shards, out)
+    with read_dataset(out) as dj, read_dataset(tmp_path / "single.h5") as ds:
+        for split in ("train", "valid", "test"):
+            assert dj[split].u[...].tobytes() == ds[split].u[...].tobytes()
+            np.testing.assert_array_equal(dj[split].seeds, ds[split].seeds)
