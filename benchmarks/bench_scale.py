@@ -77,7 +77,7 @@ def bench_throughput(preset: str, t_end: float | None, nx: int | None, max_secon
             batch = nxt
         print(f"\n{device}: {note}.")
     if not torch.cuda.is_available():
-        print("\ncuda: not measured (no GPU on this machine).")
+        print("\ncuda: not measured (no GPU lent).")
 
 
 # VmHWM (peak RSS of this address space), not ru_maxrss: Linux carries ru_maxrss over exec() from
@@ -152,7 +152,7 @@ def bench_precision(batch: int) -> None:
                 print(f"| {device} | {dt:g} | {str(dtype).replace('torch.', '')} | {float(err.max()):.2e} | "
                       f"{times[dtype]:.2f} | {ratio} |")
     if not torch.cuda.is_available():
-        print("\ncuda: not measured (no GPU on this machine).")
+        print("\ncuda: not measured (no GPU lent).")
 
 
 def bench_writer_thread(n: int, t_end: float) -> None:
@@ -175,7 +175,7 @@ def bench_writer_thread(n: int, t_end: float) -> None:
                 print(f"| {device} | {'thread' if background else 'synchronous'} | {best[background]:.1f} | "
                       f"{best[background] / best[False]:.2f} |")
     if not torch.cuda.is_available():
-        print("\ncuda: not measured (no GPU on this machine).")
+        print("\ncuda: not measured (no GPU lent).")
 
 
 def main() -> None:
