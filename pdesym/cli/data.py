@@ -125,6 +125,15 @@ class _Interrupts:
             signal.signal(signum, previous)
 
 
+def _leave_process_group() -> None:
+    """Destroy the process group before exiting: a rank that exits with a live gloo group can abort
+    (SIGABRT) when its peers close their connections first."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def _report_dropped(path: Path) -> None:
     """Tell the user which trajectories --on-blowup drop left out (recorded in the attribute 'dropped')."""
     import json
@@ -252,6 +261,8 @@ def register(app: typer.Typer) -> None:
         finally:
             bar.stop()
             torch.set_num_threads(previous)
+            if context is not None:
+                _leave_process_group()
         if not main_rank:
             return
         elapsed = time.perf_counter() - start
