@@ -90,7 +90,7 @@ def test_interrupted_generate_keeps_a_partial_file_and_resumes_to_the_same_data(
     try:
         deadline = time.monotonic() + 60
         while _rows_done(partial) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.01)
         assert proc.poll() is None, "the run ended before it could be interrupted: " + proc.stdout.read()
         proc.send_signal(signum)
         output, _ = proc.communicate(timeout=60)
