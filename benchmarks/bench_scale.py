@@ -11,8 +11,12 @@ short runs (t_end 1, nx 32, 10 snapshots) because the point is that the streamin
 memory flat in N, not the solver's speed. Ratio = peak RSS / peak RSS at the smaller N.
 
 Table 3, precision: ETDRK4 on the exact KdV soliton (L = 64, nx = 256, c = 1, T = 10, dt 0.02 and
-0.01): relative L2 error and the time of a batch of shifted solitons, float32 vs float64 (ratio:
+0.01): relative L2 error and the time of a batch of shifted solitons, float32 vs float64 (speed-up:
 float64 time / float32 time).
+
+Table 4, writer thread: trajectories/s of ``generate_dataset`` to HDF5 with the background writer
+thread (:class:`pdesym.background.BackgroundAppender`) against synchronous writes, best of three
+alternating repeats (ratio: thread / synchronous).
 
     python benchmarks/bench_scale.py            # quick sizes (a few minutes on a loaded 2-core box)
     python benchmarks/bench_scale.py --full     # preset KdV horizon, N = 100 000 memory run
@@ -73,7 +77,7 @@ def bench_throughput(preset: str, t_end: float | None, nx: int | None, max_secon
             batch = nxt
         print(f"\n{device}: {note}.")
     if not torch.cuda.is_available():
-        print("\ncuda: not measured (no GPU on this machine).")
+        print("\ncuda: not measured (no GPU lent).")
 
 
 # VmHWM (peak RSS of this address space), not ru_maxrss: Linux carries ru_maxrss over exec() from
@@ -127,7 +131,7 @@ def bench_precision(batch: int) -> None:
     eq = Equation.from_preset("kdv")
     print(f"\n### float32 vs float64 on the KdV soliton (L=64, nx=256, c=1, T=10; {batch} shifted solitons "
           "per batch)\n")
-    print("| device | dt | dtype | rel. L2 error at T | seconds per batch | speed ratio f32/f64 |")
+    print("| device | dt | dtype | rel. L2 error at T | seconds per batch | float32 speed-up (t64 / t32) |")
     print("|---|---:|---|---:|---:|---:|")
     for device in _devices():
         for dt in (0.02, 0.01):
@@ -148,7 +152,30 @@ def bench_precision(batch: int) -> None:
                 print(f"| {device} | {dt:g} | {str(dtype).replace('torch.', '')} | {float(err.max()):.2e} | "
                       f"{times[dtype]:.2f} | {ratio} |")
     if not torch.cuda.is_available():
-        print("\ncuda: not measured (no GPU on this machine).")
+        print("\ncuda: not measured (no GPU lent).")
+
+
+def bench_writer_thread(n: int, t_end: float) -> None:
+    from pdesym.datasets import generate_dataset
+
+    print(f"\n### Background writer thread vs synchronous writes (generate_dataset kdv, N={n}, nx=256, "
+          f"t_end={t_end:g}, 140 snapshots, chunk 64, best of 3)\n")
+    print("| device | writes | traj/s | ratio vs synchronous |")
+    print("|---|---|---:|---:|")
+    with tempfile.TemporaryDirectory() as d:
+        for device in _devices():
+            best = {False: 0.0, True: 0.0}
+            for _ in range(3):
+                for background in (False, True):
+                    t0 = time.perf_counter()
+                    generate_dataset("kdv", Path(d) / "w.h5", n_train=n, n_valid=0, n_test=0, nx=256, t_end=t_end,
+                                     device=device, chunk=64, force=True, background=background)
+                    best[background] = max(best[background], n / (time.perf_counter() - t0))
+            for background in (False, True):
+                print(f"| {device} | {'thread' if background else 'synchronous'} | {best[background]:.1f} | "
+                      f"{best[background] / best[False]:.2f} |")
+    if not torch.cuda.is_available():
+        print("\ncuda: not measured (no GPU lent).")
 
 
 def main() -> None:
@@ -163,10 +190,12 @@ def main() -> None:
         bench_throughput("kdv", None, None, args.max_seconds)
         bench_memory([1000, 100_000])
         bench_precision(256)
+        bench_writer_thread(1024, 10.0)
     else:
         bench_throughput("kdv", 10.0, 256, min(args.max_seconds, 10.0))
         bench_memory([1000, 10_000])
         bench_precision(32)
+        bench_writer_thread(256, 10.0)
 
 
 if __name__ == "__main__":

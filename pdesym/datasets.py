@@ -578,7 +578,8 @@ def generate_dataset(
     rank, world = (0, 1) if shard is None else (int(shard[0]), int(shard[1]))
     ranges = {s: shard_range(counts[s], rank, world) for s in SPLITS}
     out = Path(out)
-    _check_target(out, force)  # before any solving: refuse early, cheaply
+    if not resume:
+        _check_target(out, force)  # before any solving: refuse early, cheaply
 
     # resolve everything that can be wrong before a file is touched
     dev = resolve_device(device)
@@ -596,6 +597,9 @@ def generate_dataset(
         "device": dev.type, "on_blowup": on_blowup, "ranges": ranges, "version": __version__,
     })
     total = sum(hi - lo for lo, hi in ranges.values())
+    if resume and not force and out.is_file() and _fingerprint_of(out) == fingerprint:
+        return out  # finished before (e.g. this rank's shard of an interrupted distributed run)
+    _check_target(out, force)
 
     attrs = {
         "pdesym_version": __version__,
@@ -657,6 +661,16 @@ def generate_dataset(
         if on_blowup == "drop":
             writer.attrs["dropped"] = {s: state["dropped"].get(s, []) for s in SPLITS if counts[s]}
     return out
+
+
+def _fingerprint_of(path: Path) -> str | None:
+    """The settings fingerprint recorded in a finished dataset file, or None."""
+    try:
+        with h5py.File(path, "r") as f:
+            value = f.attrs.get("settings_fingerprint")
+    except OSError:
+        return None
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _solve_range(spec: Any, split: str, seed: int, start: int, n: int, options: dict,

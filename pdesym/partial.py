@@ -162,4 +162,14 @@ class ResumableWriter(DatasetWriter):
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
             self.keep()
             return
-        super().__exit__(exc_type, exc, tb)
+        if exc_type is None:
+            try:
+                self.commit()
+            except KeyboardInterrupt:  # interrupted while finishing: the data are complete, keep them
+                self.keep()
+                raise
+            except BaseException:
+                self.abort()
+                raise
+            return
+        self.abort()

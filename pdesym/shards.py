@@ -76,12 +76,12 @@ def join_shards(shards: Sequence[str | Path], target: str | Path, *, force: bool
             except OSError:
                 raise PdesymError(f"The shard {path} is not a readable HDF5 file.") from None
         first = opened[0]
-        splits = sorted(name for name in first if isinstance(first[name], h5py.Group))
+        splits = [name for name in first if isinstance(first[name], h5py.Group)]  # the shards' order
         if not splits:
             raise PdesymError(f"The shard {shards[0]} holds no split groups.")
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         try:
-            with h5py.File(tmp, "w") as out:
+            with h5py.File(tmp, "w", track_order=True) as out:
                 for key, value in first.attrs.items():
                     out.attrs[key] = value
                 out.attrs["shards"] = json.dumps([os.path.relpath(p, target.parent) for p in shards])

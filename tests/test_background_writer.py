@@ -76,4 +76,8 @@ def test_batch_size_is_the_largest_that_fits_half_the_free_memory():
         assert b == MAX_BATCH or (b * per <= free / 2 < (b + 1) * per)
     assert batch_size_for_memory(0, nx, nt, item) == 1
     assert batch_size_for_memory(1 << 50, nx, nt, item) == MAX_BATCH
+    # the host bound: a batch's stored output within an eighth of the free host memory
+    host = 2**30
+    b = batch_size_for_memory(80 * 2**30, nx, nt, item, host)
+    assert b * item * nx * nt <= host / 8 < (b + 1) * item * nx * nt
     assert suggest_batch_size(nx, nt, "cpu") == DEFAULT_BATCH

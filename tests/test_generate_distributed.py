@@ -70,6 +70,7 @@ def test_torchrun_generate_equals_single_process_and_reads_as_one_file(tmp_path,
         assert dj.attrs["world_size"] == 2
         assert dj.attrs["shards"] == ["d.rank-0-of-2.h5", "d.rank-1-of-2.h5"]
         assert "shard" not in dj.attrs
+        assert list(dj.splits) == ["train", "valid", "test"]
         for split in ("train", "valid", "test"):  # valid has 1 trajectory: rank 1's share is empty
             a, b = dj[split], ds[split]
             assert a.u[...].tobytes() == b.u[...].tobytes()
@@ -80,6 +81,9 @@ def test_torchrun_generate_equals_single_process_and_reads_as_one_file(tmp_path,
         assert {k: dj.attrs[k] for k in same} == same  # the same command and provenance
         traj = as_trajectories(dj["train"])
         assert torch.equal(torch.as_tensor(traj.u), torch.as_tensor(ds["train"].u[...]))
+    res = cli("info", joined)
+    assert res.exit_code == 0 and "All sanity checks passed" in res.output
+    assert "2 processes; virtual dataset over 2 shard" in " ".join(res.output.split())
     # each shard holds its block (rank 1's valid group exists with 0 rows, so that the shards agree)
     with h5py.File(tmp_path / "d.rank-1-of-2.h5", "r") as shard, read_dataset(single) as ds:
         assert json.loads(shard.attrs["shard"]) == {"rank": 1, "world_size": 2,
@@ -98,3 +102,36 @@ def test_distributed_flag_outside_torchrun_is_one_sentence(cli, tmp_path, monkey
     res = cli("generate", *TINY, "--out", tmp_path / "d.h5", "--distributed")
     assert res.exit_code == 1 and "launch with `torchrun --nproc_per_node N -m pdesym" in " ".join(res.output.split())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_shard_resumes_and_the_join_equals_one_process(tmp_path):
+    """What each rank of an interrupted torchrun job does on --resume, without torchrun: rank 1
+    stops part-way (its partial file stays), rank 0 had finished (resuming it is a no-op)."""
+    from pdesym.datasets import generate_dataset
+    from pdesym.partial import partial_path
+    from pdesym.shards import join_shards, shard_path
+
+    opts = dict(n_train=7, n_valid=3, n_test=1, nx=32, nt_out=6, t_end=1.0, device="cpu", chunk=2, command="c")
+    generate_dataset("kdv", tmp_path / "single.h5", **opts)
+    out = tmp_path / "d.h5"
+    shards = [shard_path(out, r, 2) for r in range(2)]
+    generate_dataset("kdv", shards[0], shard=(0, 2), **opts)
+    before = shards[0].read_bytes()
+
+    def stop(done, total):
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset("kdv", shards[1], shard=(1, 2), progress=stop, **opts)
+    assert partial_path(shards[1]).exists() and not shards[1].exists()
+    with pytest.raises(Exception, match="other settings"):  # another world size is another block
+        generate_dataset("kdv", shards[1], shard=(1, 3), resume=True, **opts)
+    for rank in range(2):
+        generate_dataset("kdv", shards[rank], shard=(rank, 2), resume=True, **opts)
+    assert shards[0].read_bytes() == before
+    join_shards(shards, out)
+    with read_dataset(out) as dj, read_dataset(tmp_path / "single.h5") as ds:
+        for split in ("train", "valid", "test"):
+            assert dj[split].u[...].tobytes() == ds[split].u[...].tobytes()
+            np.testing.assert_array_equal(dj[split].seeds, ds[split].seeds)

@@ -90,7 +90,7 @@ def test_interrupted_generate_keeps_a_partial_file_and_resumes_to_the_same_data(
     try:
         deadline = time.monotonic() + 60
         while _rows_done(partial) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.01)
         assert proc.poll() is None, "the run ended before it could be interrupted: " + proc.stdout.read()
         proc.send_signal(signum)
         output, _ = proc.communicate(timeout=60)
@@ -120,6 +120,10 @@ def test_interrupted_generate_keeps_a_partial_file_and_resumes_to_the_same_data(
     assert_same_dataset(tmp_path / "d.h5", uninterrupted)
     with h5py.File(tmp_path / "d.h5", "r") as f:
         assert STATE_ATTR not in f.attrs
+    # resuming a finished run is a no-op (what the complete shards of an interrupted torchrun job do)
+    before = (tmp_path / "d.h5").read_bytes()
+    assert cli("generate", *ARGS, "--resume").exit_code == 0
+    assert (tmp_path / "d.h5").read_bytes() == before
 
 
 def test_resume_with_a_different_chunk_size_and_force_starting_over(tmp_path, cli, monkeypatch, uninterrupted):
@@ -192,6 +196,9 @@ def test_blow_up_stop_names_index_split_and_time_and_drop_keeps_the_rest(tmp_pat
         expected = [int(generate_batch("u_t = u_xx + u**2", 1, seed=split_seed(0, "train"), start=i, nx=32,
                                        nt_out=5, t_end=4.0).seeds[0]) for i in survivors]
         np.testing.assert_array_equal(ds["train"].seeds, expected)
+
+    res = cli("info", tmp_path / "drop.h5")
+    assert res.exit_code == 0 and f"train: {len(blown)} ({', '.join(map(str, blown))})" in " ".join(res.output.split())
 
     res = cli("generate", *BLOWUP, "--on-blowup", "skip", "--out", tmp_path / "x.h5")
     assert res.exit_code == 1 and "Unknown --on-blowup 'skip'" in " ".join(res.output.split())

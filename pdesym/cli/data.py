@@ -6,14 +6,13 @@ Thin: parse options, call :func:`pdesym.datasets.generate_dataset` / :func:`read
 
 from __future__ import annotations
 
-import contextlib
 import re
 import shlex
 import signal
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
 from rich.table import Table
@@ -82,26 +81,57 @@ def _provenance_rows(attrs: dict) -> list[tuple[str, str]]:
         ]
     elif solver is not None:
         rows.append(("solver", _fmt(solver)))
+    if "world_size" in attrs:
+        shards = attrs.get("shards") or []
+        rows.append(("written by", f"{attrs['world_size']} processes; virtual dataset over {len(shards)} shard "
+                                   f"files ({', '.join(map(str, shards[:2]))}{', …' if len(shards) > 2 else ''})"))
+    if isinstance(attrs.get("dropped"), dict):
+        lost = {k: v for k, v in attrs["dropped"].items() if v}
+        rows.append(("blown up, dropped", "; ".join(f"{k}: {len(v)} ({', '.join(map(str, v[:8]))}"
+                                                    f"{', …' if len(v) > 8 else ''})" for k, v in lost.items())
+                     or "none"))
     rows += [(k, _fmt(attrs[k])) for k in ("pdesym_version", "created", "command", "format") if k in attrs]
     return rows
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Handle SIGTERM (kill, torchrun, batch schedulers) like Ctrl-C while the block runs: the
-    generator keeps its partial file and the command exits with a clear message."""
-    if threading.current_thread() is not threading.main_thread():  # signals can only be set there
-        yield
-        return
+class _Interrupts:
+    """SIGTERM (kill, torchrun, batch schedulers) and SIGINT handled alike while generating: the
+    handler raises KeyboardInterrupt, so the generator keeps its partial file and the command
+    exits with a clear message. The request is also remembered and re-raised at the next chunk by
+    :meth:`check`, because Python drops an exception raised while the signal interrupts a
+    finaliser (``__del__``, e.g. of an h5py object) — the interrupt must not be lost then."""
 
-    def handler(signum, frame):  # noqa: ARG001
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, object] = {}
+
+    def _handler(self, signum, frame):  # noqa: ARG002
+        self.requested = True
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a signal arrived (and was swallowed somewhere)."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():  # signals can only be set there
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+
+def _leave_process_group() -> None:
+    """Destroy the process group before exiting: a rank that exits with a live gloo group can abort
+    (SIGABRT) when its peers close their connections first."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _report_dropped(path: Path) -> None:
@@ -199,8 +229,11 @@ def register(app: typer.Typer) -> None:
         bar = progress_bar()
         task = None
 
+        interrupts = _Interrupts()
+
         def report(done: int, total_: int) -> None:
             nonlocal task
+            interrupts.check()
             if not main_rank:
                 return
             if task is None:  # first call: the arguments passed validation, solving begins
@@ -213,7 +246,7 @@ def register(app: typer.Typer) -> None:
                       length=length, t_end=t_end, device=device, dtype=dtype, chunk=chunk, force=force,
                       resume=resume, on_blowup=on_blowup, progress=report, command=command)
         try:
-            with _sigterm_as_interrupt():
+            with interrupts:
                 if distributed:
                     from pdesym.shards import generate_sharded
 
@@ -228,6 +261,8 @@ def register(app: typer.Typer) -> None:
         finally:
             bar.stop()
             torch.set_num_threads(previous)
+            if context is not None:
+                _leave_process_group()
         if not main_rank:
             return
         elapsed = time.perf_counter() - start

@@ -16,6 +16,7 @@ drops the scheme to first order. A whole batch is advanced at once on real-FFT c
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -95,6 +96,7 @@ class ETDRK4:
         self._K = nonlinear.kept if self._closed else symbol.shape[-1]
         self._graph: GraphedSteps | None = None
         self._graph_h: float | None = None
+        self._graph_failed = False
 
     def coefficients(self, h: float) -> ETDRK4Coefficients:
         """Coefficients for step h on the stepped modes (cached; h keyed to 12 digits)."""
@@ -140,8 +142,9 @@ class ETDRK4:
         c = self.coefficients(span / n)
         K = self._K
         w = v[..., :K]
-        if self._use_graph(w, n):
-            w = self._graphed(w, c, n).run(w, n)
+        graph = self._graphed(w, c, n) if self._use_graph(w, n) else None
+        if graph is not None:
+            w = graph.run(w, n)
         else:
             for i in range(n):
                 w = self.step(w, t0 + i * c.h, c)
@@ -153,9 +156,10 @@ class ETDRK4:
     def _use_graph(self, w: torch.Tensor, n: int) -> bool:
         # CUDA only, and only when every step is the same program: N must not depend on t, since
         # the captured graph cannot see the Python float t of each step
-        return n >= GRAPH_MIN_STEPS and not self.nonlinear.depends_on_time and cuda_graphs_enabled(w)
+        return (n >= GRAPH_MIN_STEPS and not self.nonlinear.depends_on_time and not self._graph_failed
+                and cuda_graphs_enabled(w))
 
-    def _graphed(self, w: torch.Tensor, c: ETDRK4Coefficients, n: int) -> GraphedSteps:
+    def _graphed(self, w: torch.Tensor, c: ETDRK4Coefficients, n: int) -> GraphedSteps | None:
         """The captured steps for w's shape and step c.h (one kept at a time: a graph holds memory).
 
         The graph records the n steps between two output times (equal spacing: the same n each
@@ -163,6 +167,12 @@ class ETDRK4:
         """
         if self._graph is None or not self._graph.matches(w) or self._graph_h != c.h:
             self._graph = None  # release the old graph's pool before capturing the next
-            self._graph = GraphedSteps(lambda x: self.step(x, 0.0, c), w, steps=min(n, MAX_GRAPH_STEPS))
+            try:
+                self._graph = GraphedSteps(lambda x: self.step(x, 0.0, c), w, steps=min(n, MAX_GRAPH_STEPS))
+            except RuntimeError as exc:  # a capture this torch/driver refuses: the eager loop is always right
+                warnings.warn(f"CUDA graph capture failed ({exc}); stepping without graphs.", RuntimeWarning,
+                              stacklevel=3)
+                self._graph_failed = True
+                return None
             self._graph_h = c.h
         return self._graph

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import sympy as sp
@@ -135,25 +136,40 @@ def generate_batch(
     return GeneratedBatch(sol.u, sol.x, sol.t, seeds, settings)
 
 
-def batch_size_for_memory(free_bytes: int, nx: int, nt_out: int, itemsize: int) -> int:
-    r"""Largest batch whose arrays fit in half of ``free_bytes``, in [1, MAX_BATCH].
+def batch_size_for_memory(free_bytes: int, nx: int, nt_out: int, itemsize: int,
+                          host_bytes: int | None = None) -> int:
+    r"""Largest batch whose arrays fit in half of ``free_bytes`` (device) and whose stored output
+    fits in an eighth of ``host_bytes`` (the writer holds up to ~4 batches on the host: the one
+    being copied, two queued, one being written), in [1, MAX_BATCH].
 
-    Bytes per trajectory :math:`\approx s\,n_x (n_t + 48)` (s = ``itemsize``): the stored
-    snapshots plus the solver's work arrays.
+    Device bytes per trajectory :math:`\approx s\,n_x (n_t + 48)` (s = ``itemsize``): the stored
+    snapshots plus the solver's work arrays; host bytes per trajectory :math:`s\,n_x n_t`.
     """
     per = itemsize * nx * (nt_out + _WORK_ROWS)
-    return int(max(1, min(MAX_BATCH, (_MEMORY_FRACTION * free_bytes) // max(per, 1))))
+    batch = (_MEMORY_FRACTION * free_bytes) // max(per, 1)
+    if host_bytes is not None:
+        batch = min(batch, (host_bytes // 8) // max(itemsize * nx * nt_out, 1))
+    return int(max(1, min(MAX_BATCH, batch)))
+
+
+def _available_host_bytes() -> int | None:
+    """Free physical memory (POSIX sysconf), or None where the platform cannot say."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def suggest_batch_size(nx: int, nt_out: int, device: str | torch.device = "auto",
                        dtype: str | torch.dtype = "float64") -> int:
-    """Trajectories per batch: from the free memory (``torch.cuda.mem_get_info``) on CUDA,
-    :data:`DEFAULT_BATCH` on the CPU. CPU rates flatten past 64 (kdv, nx 256, 140 snapshots, one
-    thread: 346 traj/s at 64, 430 at 256 and 1024, 201 at 4096 where the output no longer fits in
-    cache; benchmarks/bench_scale.py), and 64 keeps a batch's output at ~18 MiB."""
+    """Trajectories per batch: from the free memory (``torch.cuda.mem_get_info``, and the free host
+    memory for the writer's copies) on CUDA, :data:`DEFAULT_BATCH` on the CPU. CPU rates flatten
+    past 64 (kdv, nx 256, 140 snapshots, one thread: 346 traj/s at 64, 430 at 256 and 1024, 201 at
+    4096 where the output no longer fits in cache; benchmarks/bench_scale.py), and 64 keeps a
+    batch's output at ~18 MiB."""
     dev = resolve_device(device)
     if dev.type != "cuda":
         return DEFAULT_BATCH
     free, _total = torch.cuda.mem_get_info(dev)
     itemsize = torch.empty((), dtype=resolve_dtype(dtype)).element_size()
-    return batch_size_for_memory(int(free), int(nx), int(nt_out), itemsize)
+    return batch_size_for_memory(int(free), int(nx), int(nt_out), itemsize, _available_host_bytes())
