@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from pdesym.atomic import atomic_write
 from pdesym.errors import PdesymError
 
 __all__ = ["RESULT_FILE", "CONFIG_FILE", "CHECKPOINT_FILE", "REPORT_FILE", "prepare_run_folder",
@@ -64,17 +64,8 @@ def prepare_run_folder(path: str | os.PathLike, *, force: bool = False, resume: 
 
 def write_text_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
     """Write a file through a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:

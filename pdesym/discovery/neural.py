@@ -41,6 +41,7 @@ from typing import Callable
 
 import torch
 
+from pdesym.atomic import atomic_write
 from pdesym.errors import PdesymError
 
 __all__ = [
@@ -278,12 +279,10 @@ def train_generators(
     def save() -> None:
         if checkpoint is None:
             return
-        path = Path(checkpoint)
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                    "step": step, "history_steps": hist_steps, "history_spectra": hist_spectra,
-                    "settings": _settings_key(settings)}, tmp)
-        os.replace(tmp, path)
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                 "step": step, "history_steps": hist_steps, "history_spectra": hist_spectra,
+                 "settings": _settings_key(settings)}
+        atomic_write(checkpoint, lambda tmp: torch.save(state, tmp))
 
     batch = min(int(settings.batch), int(n_samples)) if settings.batch else int(n_samples)
     while step < settings.steps:

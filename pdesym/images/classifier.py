@@ -10,8 +10,6 @@ make translations valid (the pretrained classifiers of the literature were train
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pdesym.atomic import atomic_write
 from pdesym.devices import resolve_device, resolve_dtype
 from pdesym.errors import PdesymError, check_choice
 from pdesym.images.data import ImageSet
@@ -122,15 +121,7 @@ class TrainedClassifier:
             "state": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "TrainedClassifier":

@@ -11,13 +11,12 @@ same directory and renamed, so an interrupted write never leaves a truncated che
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from pdesym.atomic import atomic_write
 from pdesym.errors import PdesymError
 
 __all__ = ["CHECKPOINT_FORMAT", "config_path_for", "read_checkpoint", "write_checkpoint", "write_json"]
@@ -32,14 +31,7 @@ def config_path_for(checkpoint: Path) -> Path:
 
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, write)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

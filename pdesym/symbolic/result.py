@@ -45,13 +45,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import sympy as sp
 
+from pdesym.atomic import atomic_write
 from pdesym.equations import T, U, X, Equation
 from pdesym.errors import PdesymError
 from pdesym.symbolic.algebra import StructureConstants, structure_constants
@@ -363,17 +363,8 @@ class SymmetryResult:
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
             raise PdesymError(f"The folder {folder} does not exist; create it or choose another path.")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(self.to_json())
-                fh.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        text = self.to_json() + "\n"
+        return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SymmetryResult":
