@@ -61,6 +61,8 @@ def register(app: typer.Typer) -> None:
         if n_train is not None:
             changes["n_train"] = _ints(n_train, "--n-train")
         if steps is not None:
+            if steps < 1:  # the settings' steps=0 means "the paper's epochs", never what a user typing 0 wants
+                raise PdesymError(f"--steps must be a positive integer, got {steps}.")
             changes["steps"] = steps
         chosen = BenchmarkSettings.full(**changes) if full else BenchmarkSettings.small(**changes)
         if out is None:
