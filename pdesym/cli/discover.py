@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from pdesym.cli.output import command_errors, console, err_console, progress_bar, settings
+from pdesym.cli.output import command_errors, console, emit, err_console, examples, progress_bar, settings
 from pdesym.errors import PdesymError
 
 __all__ = ["register"]
@@ -65,7 +65,11 @@ def _generators(value: str) -> int | None:
 def register(app: typer.Typer) -> None:
     """Add the ``discover`` command to the root app."""
 
-    @app.command("discover")
+    @app.command("discover", epilog=examples(
+        "pdesym discover kdv --trajectories 2 --snapshots 20 --points 1500 --out runs/kdv",
+        "pdesym discover data/kdv-small.h5 --method both --steps 800 --out runs/kdv-both",
+        "pdesym discover ckdv --basis 'sqrt(t+1)' --format md",
+        "pdesym --json discover burgers --trajectories 2 --snapshots 20 --points 1500 --out runs/burgers --force"))
     @command_errors
     def discover(
         source: str = typer.Argument(..., help="A preset (kdv, ks, burgers, heat, nkdv, ckdv: a small dataset is "
@@ -115,6 +119,11 @@ def register(app: typer.Typer) -> None:
         finally:
             display.close()
         doc = result.document
+        if settings.json or fmt == "json":  # one document: the run's symmetries.json plus where it was written
+            folder = Path(result.folder)
+            emit({**doc, "run_folder": str(folder), "files": sorted(str(p) for p in folder.iterdir()
+                                                                     if not p.name.startswith("."))})
+            return
         if fmt == "table":
             print_report(doc, console, quiet=settings.quiet)
         else:

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pdesym.cli.output import command_errors, console, err_console, settings
+from pdesym.cli.output import command_errors, console, emit, err_console, settings
 from pdesym.errors import check_choice
 
 __all__ = ["register", "FORMATS"]
@@ -84,6 +84,8 @@ def register(app: typer.Typer) -> None:
           pdesym symmetries "u_t = nu*u_xx - u*u_x, nu=0.01" --format md
 
           pdesym symmetries ckdv --method ansatz --basis "sqrt(t+1)" --out ckdv.json
+
+          pdesym --json symmetries burgers
         """
         from pdesym.symbolic import METHODS, find_symmetries
 
@@ -97,7 +99,9 @@ def register(app: typer.Typer) -> None:
             result = find_symmetries(equation, method=method, degree=degree, basis=basis or None)
         if out is not None:
             result.save(out, force=force)
-        if fmt == "table":
+        if settings.json:  # the same document as --format json (what --out writes)
+            emit(result.to_dict())
+        elif fmt == "table":
             _print_table(result)
         elif fmt == "md":
             console.print(result.to_markdown(), markup=False, highlight=False, soft_wrap=True, end="")
