@@ -11,7 +11,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from pdesym import __version__
-from pdesym.cli.output import console, emit, settings
+from pdesym.cli.output import console, emit, examples, settings
 
 
 class _RootGroup(TyperGroup):
@@ -46,6 +46,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    epilog=examples(
+        "pdesym generate kdv --n-train 8 --n-valid 2 --n-test 2 --out data/kdv-small.h5",
+        "pdesym symmetries kdv --out kdv.json",
+        "pdesym discover kdv --trajectories 2 --snapshots 20 --points 1500 --out runs/kdv",
+        "pdesym --json report runs/kdv",
+    ),
 )
 
 #: Command modules, each with ``register(app)``; the order is the order of ``pdesym --help``.
@@ -80,14 +86,7 @@ def root(
         help="Torch CPU threads (env PDESYM_THREADS). One is fastest for pdesym's small batched FFTs "
              "on a shared machine; raise it for big batches on idle cores."),
 ) -> None:
-    """Find, prove and use the Lie point symmetries of PDEs and of data.
-
-    [bold]Examples:[/]
-
-      [cyan]pdesym generate kdv --n-train 8 --n-valid 2 --n-test 2 --out data/kdv.h5[/]
-
-      [cyan]pdesym --json symmetries kdv[/]
-    """
+    """Find, prove and use the Lie point symmetries of PDEs and of data."""
     settings.debug = debug or os.environ.get("PDESYM_DEBUG", "") not in ("", "0")
     settings.quiet = quiet or json_out  # no progress bars or status lines for scripts
     settings.json = json_out

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("augment", epilog=examples(
         "pdesym augment data/kdv-small.h5 --symmetries kdv.json --copies 2 --scale 0.1 --out data/kdv-aug.h5",
-        "pdesym augment data/kdv-small.h5 -s kdv.json -n 4 --scale X1=1,X3=0.1 -g X1,X3 -o data/kdv-aug.h5 --force",
+        "pdesym augment data/kdv-small.h5 -s kdv.json -n 4 --scale X1=1,X3=0.1 -o data/kdv-aug.h5 --force",
         "pdesym --json augment data/kdv-small.h5 -s kdv.json -n 1 --scale 0.1 -o data/kdv-aug1.h5"))
     @command_errors
     def augment(

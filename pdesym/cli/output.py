@@ -87,7 +87,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def examples(*lines: str) -> str:
     """The ``Examples:`` epilog of a command's ``--help``: one command line per paragraph."""
-    return "[bold]Examples:[/]\n\n" + "\n\n".join(f"  [cyan]{line}[/]" for line in lines)
+    from rich.markup import escape
+
+    return "[bold]Examples:[/]\n\n" + "\n\n".join(f"  [cyan]{escape(line)}[/]" for line in lines)
 
 
 def command_errors(fn: F) -> F:

@@ -39,8 +39,10 @@ def register(app: typer.Typer) -> None:
                                                   "PNG files into this folder."),
         force: bool = typer.Option(False, "--force", help="Overwrite --out or the plot files if they exist."),
     ) -> None:
-        """Render a run's report (pdesym discover, images discover, images semola): generators, verified,
-        validity, cosines, timings; as a rich table, Markdown, JSON or LaTeX, and plots."""
+        """Render a run's report as Markdown, JSON, LaTeX or rich tables, and its plots.
+
+        Runs of pdesym discover, images discover and images semola alike (or any symmetries JSON):
+        generators, verified, validity, cosines, discovery facts and timings."""
         from pdesym.report import RENDERERS, load_run, plot_names, print_report, render_plots
         from pdesym.runs import write_text_atomic
 

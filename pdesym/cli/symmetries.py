@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pdesym.cli.output import command_errors, console, emit, err_console, settings
+from pdesym.cli.output import command_errors, console, emit, err_console, examples, settings
 from pdesym.errors import check_choice
 
 __all__ = ["register", "FORMATS"]
@@ -62,7 +62,12 @@ def _print_table(result) -> None:
 def register(app: typer.Typer) -> None:
     """Add the ``symmetries`` command to the root app."""
 
-    @app.command("symmetries")
+    @app.command("symmetries", epilog=examples(
+        "pdesym symmetries kdv",
+        "pdesym symmetries kdv --out kdv.json",
+        "pdesym symmetries 'u_t = nu*u_xx - u*u_x, nu=0.01' --format md",
+        "pdesym symmetries ckdv --method ansatz --basis 'sqrt(t+1)' --out ckdv.json",
+        "pdesym --json symmetries burgers"))
     @command_errors
     def symmetries(
         equation: str = typer.Argument(..., help="A preset (kdv, ks, burgers, heat, nkdv, ckdv) or an equation "
@@ -75,18 +80,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the JSON result to this file."),
         force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
     ) -> None:
-        """Exact Lie point symmetries: generators, infinite families, commutators, each checked.
-
-        Examples:
-
-          pdesym symmetries kdv
-
-          pdesym symmetries "u_t = nu*u_xx - u*u_x, nu=0.01" --format md
-
-          pdesym symmetries ckdv --method ansatz --basis "sqrt(t+1)" --out ckdv.json
-
-          pdesym --json symmetries burgers
-        """
+        """Exact Lie point symmetries: generators, infinite families, commutators, each checked."""
         from pdesym.symbolic import METHODS, find_symmetries
 
         check_choice("method", method, METHODS)
