@@ -188,3 +188,26 @@ def test_errors_are_one_json_object(cli, workdir, args, words, code):
     doc = one_document(r)
     assert list(doc) == ["error"] and words in doc["error"] and "Traceback" not in r.output
     assert not (workdir / "never").exists()
+
+
+# ----------------------------------------------------------------------------- validation before progress
+@pytest.mark.parametrize("args, words, absent", [
+    (("augment", "{kdv}", "-s", "{burgers}", "-n", "1", "--scale", "0.1", "-o", "out.h5"),
+     "is for", "Augmenting"),
+    (("augment", "{kdv}", "-s", "{sym}", "-n", "1", "--scale", "0.1", "-g", "X9", "-o", "out.h5"),
+     "X9", "Augmenting"),
+    (("benchmark", "fno", "--pde", "burgers", "--scale-exact", "X1=abc", "--out", "runs/b"), "--scale-exact",
+     "Training"),
+    (("benchmark", "fno", "--pde", "burgers", "--aug", "none,magic", "--out", "runs/b"), "magic", "Training"),
+    (("discover", "nope.h5"), "neither a preset", "•"),
+    (("discover", "kdv", "--equation", "u_t = +* u"), "Cannot parse", "•"),
+    (("symmetries", "u_t = +* u"), "Cannot parse", "Solving"),
+    (("images", "discover", "--data", "missing.npz", "--out", "runs/i"), "missing.npz", "fields"),
+])
+def test_bad_input_is_reported_before_any_progress_display(cli, inputs, workdir, args, words, absent):
+    find_symmetries("burgers").save(workdir / "burgers.json")
+    args = [a.format(kdv=inputs / "kdv.h5", sym=inputs / "kdv.json", burgers=workdir / "burgers.json") for a in args]
+    r = cli(*args)
+    assert r.exit_code == 1 and words in r.stderr, r.output
+    assert absent not in r.output and r.stderr.count("\n") <= 2  # the sentence, nothing above it
+    assert not (workdir / "out.h5").exists() and not (workdir / "runs").exists()

@@ -50,6 +50,21 @@ def _validate(pdes: tuple[str, ...], augs: tuple[str, ...], chosen, device: str)
     resolve_device(device)
 
 
+def _check_scales(text: str, flag: str) -> None:
+    """The syntax of a scale override (numbers, or NAME=number), checked before any data is made;
+    which generators the names refer to is known only once the generators are (then the library checks)."""
+    import math
+
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    try:
+        values = [float(s.split("=", 1)[-1]) for s in items]
+    except ValueError:
+        raise PdesymError(f"{flag} must be numbers (one per generator) or names with numbers like X2=0.3, "
+                          f"got {text!r}.") from None
+    if any(not math.isfinite(v) or v < 0 for v in values):
+        raise PdesymError(f"{flag} scales must be finite numbers >= 0, got {text!r}.")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``benchmark`` command group (``benchmark fno``) to the root app."""
     group = typer.Typer(help="Downstream benchmarks of symmetry augmentation.", no_args_is_help=True,
@@ -93,6 +108,8 @@ def register(app: typer.Typer) -> None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = Path("runs") / f"fno-{'-'.join(pdes)}-{stamp}"
         _validate(pdes, augs, chosen, device)
+        _check_scales(scale_exact, "--scale-exact")
+        _check_scales(scale_learned, "--scale-learned")
         if out.exists() and any(out.iterdir()) and not force:
             raise PdesymError(f"The run folder {out} is not empty; pass --force or choose another --out.")
         out.mkdir(parents=True, exist_ok=True)  # an unwritable place fails here, before the progress bar

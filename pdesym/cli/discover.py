@@ -62,6 +62,25 @@ def _generators(value: str) -> int | None:
     return k
 
 
+def _check_source(source: str, equation: str | None) -> None:
+    """The cheap checks of the data source, before the first stage line: a preset or an existing
+    dataset file of the right layout (metadata only), and a parsable --equation."""
+    from pdesym.datasets import read_dataset
+    from pdesym.equations import EQUATION_PRESETS
+
+    path = Path(source)
+    if not path.exists():
+        if source.strip().lower() not in EQUATION_PRESETS:
+            raise PdesymError(f"{source!r} is neither a preset ({', '.join(EQUATION_PRESETS)}) nor an existing "
+                              "dataset file.")
+    else:
+        read_dataset(path, check_finite=False).close()
+    if equation:
+        from pdesym.equations import get_equation
+
+        get_equation(equation)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``discover`` command to the root app."""
 
@@ -112,6 +131,7 @@ def register(app: typer.Typer) -> None:
                                   points=points).check()
         if out is None:
             out = Path("runs") / f"{Path(source).stem}-{method}"
+        _check_source(source, equation)
         display = _Display(steps)
         try:
             result = run_discovery(source, equation=equation, options=options, out=out, force=force, resume=resume,

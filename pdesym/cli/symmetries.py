@@ -89,8 +89,18 @@ def register(app: typer.Typer) -> None:
             from pdesym.errors import PdesymError
 
             raise PdesymError(f"{out} already exists; pass --force to overwrite it.")
+        # Parse everything before the spinner starts, so a bad input is one sentence under no status line.
+        from pdesym.symbolic.ansatz import MAX_DEGREE, parse_basis
+        from pdesym.symbolic.determining import as_equation
+
+        if not 1 <= degree <= MAX_DEGREE:
+            from pdesym.errors import PdesymError
+
+            raise PdesymError(f"The ansatz degree must be an integer from 1 to {MAX_DEGREE}, got {degree!r}.")
+        parse_basis(basis or None)
+        eq = as_equation(equation)
         with err_console.status("Solving the determining equations…", spinner="dots") if not settings.quiet else _null():
-            result = find_symmetries(equation, method=method, degree=degree, basis=basis or None)
+            result = find_symmetries(eq, method=method, degree=degree, basis=basis or None)
         if out is not None:
             result.save(out, force=force)
         if settings.json:  # the same document as --format json (what --out writes)
