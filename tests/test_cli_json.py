@@ -55,6 +55,9 @@ def test_generate_info_equations(cli, tmp_path):
     info = one_document(r)
     assert info["splits"]["valid"]["shape"] == [1, 6, 32] and info["failed"] == 0
     assert {c["name"] for c in info["checks"]} and info["provenance"]["seed"] == 0
+    from pdesym import __version__
+
+    assert one_document(cli("--json", "--version")) == {"version": __version__}
     r = cli("--json", "equations")
     presets = one_document(r)["presets"]
     from pdesym.solvers import SOLVER_PRESETS

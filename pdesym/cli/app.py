@@ -68,9 +68,12 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        typer.echo(f"pdesym {__version__}")
+        if ctx.params.get("json_out"):  # --json is eager too, so it is parsed first when given first
+            emit({"version": __version__})
+        else:
+            typer.echo(f"pdesym {__version__}")
         raise typer.Exit()
 
 
@@ -78,7 +81,7 @@ def _version(value: bool) -> None:
 def root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or tables; results only."),
-    json_out: bool = typer.Option(False, "--json", help="For scripts: print exactly one JSON document on stdout "
+    json_out: bool = typer.Option(False, "--json", is_eager=True, help="For scripts: print exactly one JSON document on stdout "
                                                         "(the result, or {\"error\": ...} with exit code != 0)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
     threads: int = typer.Option(
