@@ -214,3 +214,24 @@ def test_bad_input_is_reported_before_any_progress_display(cli, inputs, workdir,
     assert r.exit_code == 1 and words in r.stderr, r.output
     assert absent not in r.output and r.stderr.count("\n") <= 2  # the sentence, nothing above it
     assert not (workdir / "out.h5").exists() and not (workdir / "runs").exists()
+
+
+# ----------------------------------------------------------------------------- report pieces
+def test_plotted_fields_are_the_exact_generators():
+    """What fields.png draws is the document's closed forms evaluated, parameters substituted."""
+    from pdesym.report import _field_functions, run_document
+
+    doc = run_document(find_symmetries("burgers"))
+    funcs = _field_functions(doc, ("xi", "tau", "phi"), ("x", "t", "u"))
+    x, t, u = np.array([0.3, 2.0]), np.array([1.5, 0.5]), np.array([-0.7, 0.2])
+    by_text = {g["text"]: f for g, f in zip(doc["generators"], funcs)}
+    proj = by_text["tx∂x + t²∂t + (x − tu)∂u"]
+    assert np.allclose([np.broadcast_to(f(x, t, u), x.shape) for f in proj], [t * x, t ** 2, x - t * u])
+    scale = by_text["x∂x + 2t∂t − u∂u"]
+    assert np.allclose([np.broadcast_to(f(x, t, u), x.shape) for f in scale], [x, 2 * t, -u])
+
+
+def test_latex_text_escapes_once_and_spells_out_unicode():
+    from pdesym.report import _latex_escape
+
+    assert _latex_escape(r"a\b {c} 50% x_1 ∂x − y") == r"a\textbackslash{}b \{c\} 50\% x\_1 $\partial$x - y"
