@@ -229,6 +229,13 @@ def test_plotted_fields_are_the_exact_generators():
     assert np.allclose([np.broadcast_to(f(x, t, u), x.shape) for f in proj], [t * x, t ** 2, x - t * u])
     scale = by_text["x∂x + 2t∂t − u∂u"]
     assert np.allclose([np.broadcast_to(f(x, t, u), x.shape) for f in scale], [x, 2 * t, -u])
+    heat = run_document(find_symmetries("u_t = nu*u_xx"))  # ν symbolic: its generators cannot be drawn ...
+    funcs = _field_functions(heat, ("xi", "tau", "phi"), ("x", "t", "u"))
+    assert dict(zip((g["text"] for g in heat["generators"]), funcs))["2νt∂x − xu∂u"] is None
+    heat["equation"]["params"] = {"nu": "1/100"}  # ... until the document gives its value
+    funcs = _field_functions(heat, ("xi", "tau", "phi"), ("x", "t", "u"))
+    boost = dict(zip((g["text"] for g in heat["generators"]), funcs))["2νt∂x − xu∂u"]
+    assert np.allclose([np.broadcast_to(f(x, t, u), x.shape) for f in boost], [0.02 * t, 0 * x, -x * u])
 
 
 def test_latex_text_escapes_once_and_spells_out_unicode():
