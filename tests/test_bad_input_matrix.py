@@ -4,6 +4,7 @@ and no file that was already on disk changed (issue 9's bad-input matrix)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -178,3 +179,36 @@ def test_debug_shows_the_traceback(cli, files, tmp_path, monkeypatch):
     monkeypatch.chdir(files)
     res = cli("--debug", "info", "text.h5")
     assert res.exit_code != 0 and "Traceback" in res.output
+
+
+def _print_matrix() -> None:
+    """Print the matrix as a Markdown table of what the user sees (docs/errors.md is this output)."""
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from pdesym.cli.app import app
+
+    class _Factory:
+        def mktemp(self, name: str) -> Path:
+            return Path(tempfile.mkdtemp(prefix=name))
+
+    files_dir = files.__wrapped__(_Factory())
+    print("| command | exit | what the user sees |\n|---|---|---|")
+    for args, _ in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp) / "work"
+            shutil.copytree(files_dir, work)
+            here = Path.cwd()
+            os.chdir(work)
+            try:
+                res = CliRunner().invoke(app, list(args))
+            finally:
+                os.chdir(here)
+        line = " ".join(res.output.split()).replace("|", "\\|")
+        line = line[line.index("Error:"):] if "Error:" in line else line
+        print(f"| `pdesym {' '.join(args)}` | {res.exit_code} | {line} |")
+
+
+if __name__ == "__main__":  # python tests/test_bad_input_matrix.py > docs/errors.md
+    _print_matrix()
