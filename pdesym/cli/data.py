@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shlex
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -118,11 +119,20 @@ class _Interrupts:
         if threading.current_thread() is threading.main_thread():  # signals can only be set there
             for signum in (signal.SIGTERM, signal.SIGINT):
                 self._previous[signum] = signal.signal(signum, self._handler)
+        self._unraisable = sys.unraisablehook
+        sys.unraisablehook = self._swallowed
         return self
+
+    def _swallowed(self, unraisable) -> None:
+        # our KeyboardInterrupt dropped inside a finaliser: check() re-raises it, so Python's
+        # "Exception ignored in ..." traceback would only frighten the user
+        if not (self.requested and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            self._unraisable(unraisable)
 
     def __exit__(self, *exc: object) -> None:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
+        sys.unraisablehook = self._unraisable
 
 
 def _leave_process_group() -> None:
