@@ -7,7 +7,13 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "atomic_torch_save"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -20,6 +26,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result gets a plain new file's mode
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -27,3 +34,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_torch_save(path: str | os.PathLike, obj: object) -> Path:
+    """:func:`atomic_write` of ``torch.save(obj)``, with the same bytes for the same object.
+
+    ``torch.save`` to a *path* names the zip archive's top folder after the file, here the random
+    temporary name; saving to an open file names it ``archive``, so equal states give equal files.
+    """
+    import torch
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            torch.save(obj, handle)
+
+    return atomic_write(path, write)

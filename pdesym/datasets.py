@@ -41,6 +41,7 @@ from pdesym.errors import PdesymError
 
 __all__ = [
     "DATASET_FORMAT",
+    "creation_time",
     "SPLITS",
     "SplitData",
     "Dataset",
@@ -475,7 +476,7 @@ def _read_split(p: Path, group: h5py.Group, name: str, *, load: bool, check_fini
 
 
 # ---------------------------------------------------------------------------------- generation
-def _creation_time() -> str:
+def creation_time() -> str:
     """UTC time in ISO form; ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) fixes it,
     which makes two runs of the same command byte-identical files."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -603,7 +604,7 @@ def generate_dataset(
 
     attrs = {
         "pdesym_version": __version__,
-        "created": _creation_time(),
+        "created": creation_time(),
         "command": command or f"generate_dataset({(preset or equation.text)!r}, seed={seed})",
         "equation": equation.text,
         "equation_json": equation.to_dict(),
