@@ -13,11 +13,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from interrupting import interrupt_when
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH = "1700000000"
@@ -37,21 +37,9 @@ def _env() -> dict:
 
 
 def _interrupt_when(args: tuple, cwd: Path, ready, signum: int) -> str:
-    """Run ``pdesym ARGS`` in a subprocess, send ``signum`` once ``ready()`` holds, return its output."""
-    proc = subprocess.Popen([sys.executable, "-m", "pdesym", *args], cwd=cwd, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        while not ready() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert proc.poll() is None, "the run ended before it could be interrupted: " + proc.stdout.read()
-        proc.send_signal(signum)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, output
+    """Interrupt ``pdesym ARGS`` once ``ready()``; it must end with exit 130 and a one-line hint."""
+    code, output = interrupt_when(args, cwd, _env(), ready, signum)
+    assert code == 130, output
     assert "Traceback" not in output and "--resume" in output
     return " ".join(output.split())
 
