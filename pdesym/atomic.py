@@ -1,7 +1,7 @@
 """Writing a file so that a reader never sees half of it: temp file in the same folder, then rename.
 
 Every writer of pdesym goes through here: :func:`atomic_write` (a file written by one call),
-:func:`atomic_torch_save`, :class:`AtomicFile` (a file written over time, e.g. streamed HDF5,
+:func:`atomic_torch_save`, :func:`atomic_savefig`, :class:`AtomicFile` (a file written over time, e.g. streamed HDF5,
 with an explicit commit) and :func:`atomic_folder` (a folder of files).
 """
 
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["AtomicFile", "atomic_folder", "atomic_torch_save", "atomic_write"]
+__all__ = ["AtomicFile", "atomic_folder", "atomic_savefig", "atomic_torch_save", "atomic_write"]
 
 
 def _umask() -> int:
@@ -82,6 +82,18 @@ def atomic_torch_save(path: str | os.PathLike, obj: object) -> Path:
             torch.save(obj, handle)
 
     return atomic_write(path, write)
+
+
+def atomic_savefig(fig, path: str | os.PathLike, **savefig_kwargs) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix, PNG without one) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    kind = path.suffix.lstrip(".").lower() or "png"
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format=kind, **savefig_kwargs))
+    finally:
+        plt.close(fig)
 
 
 def atomic_folder(path: str | os.PathLike, fill: Callable[[Path], None]) -> Path:

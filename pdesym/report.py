@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from pdesym.atomic import atomic_savefig
 from pdesym.errors import PdesymError
 from pdesym.symbolic.result import FORMAT, SymmetryResult
 
@@ -364,10 +365,7 @@ def plot_fields(values: np.ndarray, x: np.ndarray, t: np.ndarray, titles: Sequen
         ax.set_xlabel("x")
         ax.set_ylabel("t")
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return atomic_savefig(fig, path, dpi=110)
 
 
 def plot_validity(steps: np.ndarray, spectra: np.ndarray, path: str | os.PathLike, *, chosen: int | None = None) -> Path:
@@ -389,10 +387,7 @@ def plot_validity(steps: np.ndarray, spectra: np.ndarray, path: str | os.PathLik
     ax.legend(fontsize=7, ncol=2)
     ax.set_title("Validity of the learned generators" + (f" (K = {chosen})" if chosen else ""))
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return atomic_savefig(fig, path, dpi=110)
 
 
 def plot_spectrum(values: np.ndarray, path: str | os.PathLike, *, rank: int | None = None,
@@ -413,7 +408,4 @@ def plot_spectrum(values: np.ndarray, path: str | os.PathLike, *, rank: int | No
     ax.set_xlabel("index (ascending)")
     ax.set_ylabel(label)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return atomic_savefig(fig, path, dpi=110)

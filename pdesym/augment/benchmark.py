@@ -37,7 +37,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from pdesym.atomic import atomic_write
+from pdesym.atomic import atomic_savefig
 from pdesym.augment.group import GroupAction
 from pdesym.augment.sampling import PrecomputedAugmentation
 from pdesym.augment.transform import transform_trajectories
@@ -433,7 +433,4 @@ def _plot(path: Path, record: dict, pdes: Sequence[str], settings: BenchmarkSett
         ax.set_title(pde)
         ax.legend()
     fig.tight_layout()
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    finally:
-        plt.close(fig)
+    atomic_savefig(fig, path, dpi=120)
