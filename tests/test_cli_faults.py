@@ -178,3 +178,45 @@ def test_discover_neural_killed_part_way_resumes_to_the_uninterrupted_result(tmp
     _assert_same_state(*(torch.load(d / "checkpoint.pt", map_location="cpu", weights_only=False)
                          for d in (folder, reference / "run")))
     assert (folder / "config.json").read_bytes() == (reference / "run" / "config.json").read_bytes()
+
+
+def test_benchmark_interrupted_inside_a_training_resumes_to_the_same_runs(tmp_path, monkeypatch):
+    """Library level and fast: the interrupt hits the second run's second epoch (its validation)."""
+    import pdesym.operators.training as training
+    from pdesym.augment.benchmark import BenchmarkSettings, run_fno_benchmark
+    from pdesym.operators.checkpoints import read_checkpoint
+
+    settings = BenchmarkSettings.small(
+        n_train=(2,), augmentations=("none",), seeds=2, n_valid=2, n_test=2, nx=32, steps=8, epochs=4, copies=1,
+        fno=dict(modes=4, width=4, layers=1, projection_width=4, lr=1e-3, lr_milestones=(2,), batch_size=2))
+    reference = run_fno_benchmark(["kdv"], settings, tmp_path / "reference", device="cpu")
+
+    calls, validate = [], training.evaluate_rollout
+
+    def interrupt_sixth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:  # 4 epochs of seed 0, then the 2nd epoch of seed 1
+            raise KeyboardInterrupt
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate_rollout", interrupt_sixth)
+    with pytest.raises(KeyboardInterrupt):
+        run_fno_benchmark(["kdv"], settings, tmp_path / "run", device="cpu")
+    monkeypatch.undo()
+    assert read_checkpoint(tmp_path / "run" / "checkpoints" / "kdv-n2-none-s1.pt")["epochs_done"] == 1
+    assert not (tmp_path / "run" / "results.json").exists()
+    labels, calls = [], []
+
+    def count(*args, **kwargs):
+        calls.append(1)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate_rollout", count)
+    resumed = run_fno_benchmark(["kdv"], settings, tmp_path / "run", device="cpu", resume=True,
+                                progress=lambda label, done, total: labels.append(label))
+    assert len(calls) == 3  # seed 0 kept, seed 1 continued at its 2nd epoch: epochs 2-4 only
+    assert "kept from the interrupted run" in labels[0] and "kept" not in labels[1]
+    strip = lambda runs: [{k: v for k, v in r.items() if k != "seconds"} for r in runs]  # noqa: E731
+    assert strip(resumed["runs"]) == strip(reference["runs"]) and resumed["table"] == reference["table"]
+    assert (tmp_path / "run" / "table.md").read_bytes() == (tmp_path / "reference" / "table.md").read_bytes()
+    assert list((tmp_path / "run" / "checkpoints").iterdir()) == []
