@@ -48,6 +48,8 @@ __all__ = [
     "plot_fields",
     "plot_validity",
     "plot_spectrum",
+    "plot_names",
+    "render_plots",
 ]
 
 #: Domains a discovery document can describe.
@@ -269,10 +271,46 @@ def to_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
+#: Unicode that pdesym writes in text (names, references, notes) and its plain-LaTeX form, so the
+#: output compiles with pdflatex and no unicode packages.
+_LATEX_UNICODE = (("∂", r"$\partial$"), ("−", "-"), ("·", r"$\cdot$"), ("×", r"$\times$"), ("…", r"\dots{}"),
+                  ("—", "---"), ("–", "--"), ("√", r"$\surd$"), ("≤", r"$\le$"), ("≥", r"$\ge$"),
+                  ("ν", r"$\nu$"), ("ε", r"$\varepsilon$"), ("λ", r"$\lambda$"), ("θ", r"$\theta$"),
+                  ("σ", r"$\sigma$"), ("ξ", r"$\xi$"), ("η", r"$\eta$"), ("τ", r"$\tau$"), ("φ", r"$\varphi$"))
+
+
 def _latex_escape(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
-        s = s.replace(a, b)
-    return s
+    """Text-mode LaTeX of a plain string: special characters escaped, pdesym's Unicode spelled out
+    (one pass, so no replacement is escaped again)."""
+    return s.translate(_LATEX_TABLE)
+
+
+_LATEX_TABLE = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#",
+                              "{": r"\{", "}": r"\}", "$": r"\$", "^": r"\^{}", "~": r"\~{}",
+                              **dict(_LATEX_UNICODE)})
+
+
+def _generator_latex(g: Mapping[str, Any]) -> str:
+    r"""Math-mode LaTeX of one generator: its own ``latex`` (PDE runs), else built from the
+    components ``xi``/``eta`` (image runs: :math:`\xi\partial_x + \eta\partial_y`), else its text
+    in ``\text{}``."""
+    if g.get("latex"):
+        return str(g["latex"])
+    comps = [(c, v) for c, v in (("xi", "x"), ("eta", "y"), ("tau", "t"), ("phi", "u")) if g.get(c) is not None]
+    if comps:
+        import sympy as sp
+
+        try:
+            terms = []
+            for c, v in comps:
+                e = sp.sympify(g[c])
+                if e != 0:
+                    terms.append(("" if e == 1 else (sp.latex(e) if e.is_Atom else rf"\left({sp.latex(e)}\right)"))
+                                 + rf"\partial_{{{v}}}")
+            return " + ".join(terms) or "0"
+        except (sp.SympifyError, TypeError):
+            pass
+    return r"\text{" + _latex_escape(str(g.get("text", ""))) + "}"
 
 
 def _latex_number(v: Any) -> str:
@@ -288,7 +326,7 @@ def to_latex(doc: Mapping[str, Any]) -> str:
     commutator table as :meth:`SymmetryResult.to_latex` writes it."""
     lines = [r"\begin{tabular}{llll}", r"  & generator & verified & validity \\ \hline"]
     for i, g in enumerate(doc["generators"]):
-        field = g.get("latex") or _latex_escape(str(g.get("text", "")))
+        field = _generator_latex(g)
         val = _latex_number(g.get("validity"))
         lines.append(f"  $X_{{{i + 1}}}$ & ${field}$ & {_verified_word(g.get('verified'))} & {val} \\\\")
     lines.append(r"\end{tabular}")
@@ -296,6 +334,9 @@ def to_latex(doc: Mapping[str, Any]) -> str:
     if cos and cos.get("values"):
         lines += ["", "Principal cosines against the " + _latex_escape(str(cos.get("reference", "reference"))) + ": "
                   + ", ".join(f"{v:.4f}" for v in cos["values"]) + "."]
+    facts = [x for x in (_span_line(doc), *_discovery_lines(doc), _timing_line(doc)) if x]
+    if facts:
+        lines += ["", r"\begin{itemize}"] + [r"  \item " + _latex_escape(x) for x in facts] + [r"\end{itemize}"]
     if doc.get("domain", "pde") == "pde" and doc.get("commutators"):
         exact = SymmetryResult.from_json(json.dumps(doc))
         tex = exact.to_latex()
@@ -409,3 +450,159 @@ def plot_spectrum(values: np.ndarray, path: str | os.PathLike, *, rank: int | No
     ax.set_ylabel(label)
     fig.tight_layout()
     return atomic_savefig(fig, path, dpi=110)
+
+
+# --------------------------------------------------------------------------- plots of a document
+#: Data box of a document without one (a plain ``pdesym symmetries`` file): where fields are drawn.
+_DEFAULT_BOX = {"x": [-1.0, 1.0], "t": [0.0, 1.0], "u": [-1.0, 1.0]}
+
+
+def plot_names(doc: Mapping[str, Any]) -> list[str]:
+    """The PNG files :func:`render_plots` writes for ``doc`` (so a caller can refuse to overwrite them)."""
+    names = ["fields.png"]
+    if (doc.get("cosines") or {}).get("values"):
+        names.append("cosines.png")
+    if any(g.get("validity") is not None for g in doc.get("generators") or []):
+        names.append("generator-validity.png")
+    if (doc.get("discovery") or {}).get("spectrum"):
+        names.append("spectrum.png")
+    if isinstance(doc.get("accuracy"), Mapping) and doc["accuracy"]:
+        names.append("accuracy.png")
+    return names
+
+
+def _field_functions(doc: Mapping[str, Any], components: Sequence[str], variables: Sequence[str]):
+    """numpy functions of each generator's components (sympy strings), the equation's parameters
+    substituted; a component that is missing or does not parse makes the generator undrawable (None)."""
+    import sympy as sp
+
+    symbols = {v: sp.Symbol(v) for v in variables}
+    params = {sp.Symbol(k): sp.sympify(v) for k, v in ((doc.get("equation") or {}).get("params") or {}).items()
+              if v is not None}
+    out = []
+    for g in doc["generators"]:
+        try:
+            exprs = [sp.sympify(g[c], locals=symbols).subs(params) for c in components]
+        except (KeyError, TypeError, sp.SympifyError):
+            out.append(None)
+            continue
+        if any(e.free_symbols - set(symbols.values()) for e in exprs):
+            out.append(None)
+            continue
+        out.append([sp.lambdify([symbols[v] for v in variables], e, "numpy") for e in exprs])
+    return out
+
+
+def _plane_plot(doc: Mapping[str, Any], path: Path) -> None:
+    """Image runs: quiver plots of the affine fits ξ(x, y)∂x + η(x, y)∂y on the isotropic pixel
+    square [-1, 1]², y pointing down as in the image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    funcs = _field_functions(doc, ("xi", "eta"), ("x", "y"))
+    k = max(1, len(funcs))
+    cols = min(k, 3)
+    rows = math.ceil(k / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False)
+    g1 = np.linspace(-1, 1, 11)
+    X, Y = np.meshgrid(g1, g1)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(funcs) or funcs[i] is None:
+            ax.axis("off")
+            continue
+        xi, eta = (np.broadcast_to(np.asarray(f(X, Y), dtype=float), X.shape) for f in funcs[i])
+        ax.quiver(X, Y, xi, eta, np.hypot(xi, eta), cmap="viridis", angles="xy")
+        ax.set_xlim(-1.15, 1.15)
+        ax.set_ylim(1.15, -1.15)  # y downwards, as in the image
+        ax.set_aspect("equal")
+        g = doc["generators"][i]
+        ax.set_title(f"X{i + 1}" + (f": {g['name']}" if g.get("name") else ""), fontsize=9)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+
+
+def _pde_fields(doc: Mapping[str, Any], path: Path) -> None:
+    """PDE runs: :func:`plot_fields` of the closed-form generators on the data's (x, t) box at the
+    middle of its u range (the box of the document's ``data``, or a unit box)."""
+    box = {**_DEFAULT_BOX, **(((doc.get("data") or {}).get("box")) or {})}
+    funcs = _field_functions(doc, ("xi", "tau", "phi"), ("x", "t", "u"))
+    drawn = [i for i, f in enumerate(funcs) if f is not None]
+    x = np.linspace(*box["x"], 16)
+    t = np.linspace(*box["t"], 12)
+    X, T = np.meshgrid(x, t)
+    u = np.full_like(X, 0.5 * (box["u"][0] + box["u"][1]))
+    values = np.zeros((len(drawn), len(t), len(x), 3))
+    for row, i in enumerate(drawn):
+        for c, f in enumerate(funcs[i]):
+            values[row, ..., c] = np.broadcast_to(np.asarray(f(X, T, u), dtype=float), X.shape)
+    if values.size:  # each component divided by its range over the plot, so arrows are comparable
+        span = np.ptp(values.reshape(-1, 3), axis=0)
+        values = values / np.where(span > 0, span, 1.0)
+    titles = [str(doc["generators"][i].get("text", "")) for i in drawn]
+    plot_fields(values, x, t, titles, path)
+
+
+def _bar_plot(labels: Sequence[str], values: Sequence[float], ylabel: str, title: str, path: Path, *,
+              log: bool = False) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(values) + 1.5), 3.4))
+    ax.bar(range(len(values)), [max(v, 1e-20) if log else v for v in values], color="tab:blue")
+    ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=20)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+
+
+def render_plots(doc: Mapping[str, Any], folder: str | os.PathLike) -> list[Path]:
+    """Draw a run document's plots into ``folder`` (created if needed), each written atomically:
+
+    * ``fields.png``: the generators (PDE: arrows (ξ, τ) in the (x, t) plane coloured by φ;
+      image: arrows (ξ, η) on the pixel square);
+    * ``cosines.png``: principal cosines against the reference (1 = contained in the learned span);
+    * ``generator-validity.png``: each generator's data-driven validity (log scale);
+    * ``spectrum.png``: the null-space run's singular values with the chosen dimension;
+    * ``accuracy.png``: image SEMoLA runs, test accuracy per augmentation.
+
+    Returns the written paths, in the order of :func:`plot_names`.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    image = doc.get("domain", "pde") == "image"
+    written = []
+    for name in plot_names(doc):
+        path = folder / name
+        if name == "fields.png":
+            draw = (lambda p: _plane_plot(doc, p)) if image else (lambda p: _pde_fields(doc, p))
+        elif name == "cosines.png":
+            cos = doc["cosines"]
+            vals = [float(v) for v in cos["values"]]
+            capture = (doc.get("span") or {}).get("capture") if image else None
+            labels = list(capture)[:len(vals)] if isinstance(capture, Mapping) else [f"θ{i + 1}" for i in
+                                                                                        range(len(vals))]
+            draw = (lambda p, labels=labels, vals=vals, cos=cos: _bar_plot(
+                labels, vals, "principal cosine", f"against the {cos.get('reference', 'reference')}"[:90], p))
+        elif name == "generator-validity.png":
+            gens = [(f"X{i + 1}", float(g["validity"])) for i, g in enumerate(doc["generators"])
+                    if g.get("validity") is not None]
+            draw = (lambda p, gens=gens: _bar_plot([a for a, _ in gens], [b for _, b in gens], "validity",
+                                                   "validity of each generator on the data (lower is better)", p,
+                                                   log=True))
+        elif name == "spectrum.png":
+            d = doc["discovery"]
+            draw = (lambda p, d=d: plot_spectrum(d["spectrum"], p, rank=d.get("dimension")))
+        else:  # accuracy.png
+            from pdesym.images.report import plot_accuracy
+
+            draw = (lambda p: plot_accuracy({k: float(v) for k, v in doc["accuracy"].items()}, p))
+        draw(path)  # every plot function writes atomically (pdesym.atomic.atomic_savefig)
+        written.append(path)
+    return written

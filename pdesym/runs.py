@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +52,28 @@ def prepare_run_folder(path: str | os.PathLike, *, force: bool = False, resume: 
             done = (path / RESULT_FILE).is_file()
             what = "a finished run" if done else "an unfinished run (pass --resume to continue it)"
             raise PdesymError(f"{path} already holds {what}; pass --force to start over or choose another --out.")
+        # --force starts the run over; it must never delete what the user keeps next to it
+        # (``--out .`` by mistake), so a folder with foreign files is refused as a whole
+        foreign = sorted(child.name for child in path.iterdir() if not _is_run_file(child))
+        if foreign:
+            raise PdesymError(f"{path} holds files pdesym did not write ({', '.join(foreign[:3])}"
+                              f"{', ...' if len(foreign) > 3 else ''}); --force only replaces a run folder, "
+                              "so choose another --out.")
         for child in path.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+            child.unlink()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+#: What a discovery run writes into its folder (besides temporary files of an atomic write).
+RUN_FILES = frozenset({RESULT_FILE, CONFIG_FILE, CHECKPOINT_FILE, REPORT_FILE, "fields.png", "validity.png"})
+
+
+def _is_run_file(path: Path) -> bool:
+    """A file of a run folder: one of :data:`RUN_FILES` or the temporary file of an interrupted write."""
+    if not path.is_file():
+        return False
+    return path.name in RUN_FILES or (path.name.startswith(".") and path.name.endswith(".tmp"))
 
 
 def write_text_atomic(path: str | os.PathLike, text: str | bytes) -> Path:

@@ -204,6 +204,11 @@ def test_parse_scales_forms():
                        ("a", "not a number"), ("-1", ">= 0")):
         with pytest.raises(PdesymError, match=words):
             parse_scales(bad, names, texts)
+    # after --generators X1,X3 the names keep the file's numbering
+    assert parse_scales("X3=0.1", names, texts, numbers=[1, 3]) == (0.0, 0.1)
+    assert parse_scales("X1=1,X3=0.1", names, texts, numbers=[1, 3]) == (1.0, 0.1)
+    with pytest.raises(PdesymError, match=r"no generator X2 among the generators used \(X1, X3\)"):
+        parse_scales("X2=1", names, texts, numbers=[1, 3])
 
 
 def test_training_hook_is_reproducible_and_keeps_short_samples():

@@ -4,6 +4,7 @@ and no file that was already on disk changed (issue 9's bad-input matrix)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -48,6 +49,10 @@ def files(tmp_path_factory) -> Path:
     find_symmetries("burgers").save(root / "burgers.json")
     (root / "format.json").write_text('{"format": "nope"}')
     (root / "broken.json").write_text("{not json")
+    run = root / "runs" / "done"  # a finished discovery run
+    run.mkdir(parents=True)
+    shutil.copy(root / "kdv.json", run / "symmetries.json")
+    (run / "config.json").write_text("{}")
     return root
 
 
@@ -104,7 +109,43 @@ CASES: list[tuple[tuple[str, ...], str]] = [
     (("benchmark", "fno", "--pde", "nope"), "Unknown benchmark PDE 'nope'"),
     (("benchmark", "fno", "--n-train", "0"), "--n-train needs positive sizes"),
     (("benchmark", "fno", "--aug", "nope"), "Unknown augmentation 'nope'"),
+    (("benchmark", "fno", "--seeds", "0"), "--seeds must be a positive integer"),
+    (("benchmark", "fno", "--steps", "0"), "--steps must be a positive integer"),
+    (("benchmark", "fno", "--device", "tpu"), "Unknown device 'tpu'"),
+    (("benchmark", "fno", "--out", "plainfile"), "plainfile"),
+    # discover
+    (("discover", "nope"), "neither a preset"),
+    (("discover", "nan.h5"), "NaN or Inf"),
+    (("discover", "inf.h5"), "NaN or Inf"),
+    (("discover", "text.h5"), "not an HDF5 file"),
+    (("discover", "truncated.h5"), "truncated or damaged"),
+    (("discover", "layout.h5"), "LPSDA layout"),
+    (("discover", "shape.h5"), "has shape (10, 64)"),
+    (("discover", "good.h5", "-e", "u_t = u_x +* 2"), "Cannot parse the equation"),
+    (("discover", "good.h5", "--degree", "0"), "--degree must be a positive integer"),
+    (("discover", "good.h5", "--method", "magic"), "Unknown method 'magic'"),
+    (("discover", "good.h5", "--validity", "magic"), "Unknown validity 'magic'"),
+    (("discover", "good.h5", "--method", "neural", "--steps", "0"), "--steps must be a positive integer"),
+    (("discover", "good.h5", "--points", "0"), "--points must be a positive integer"),
+    (("discover", "good.h5", "--trajectories", "0"), "--trajectories must be a positive integer"),
+    (("discover", "good.h5", "--device", "tpu"), "Unknown device 'tpu'"),
+    (("discover", "good.h5", "--format", "pdf"), "Unknown format 'pdf'"),
+    (("discover", "good.h5", "--basis", "exp("), "Cannot read the basis function"),
+    (("discover", "good.h5", "--out", "runs/done"), "already holds a finished run; pass --force"),
+    (("discover", "good.h5", "--out", "plainfile/r"), "plainfile"),
+    (("discover", "good.h5", "--out", ".", "--force"), "holds files pdesym did not write"),
+    (("discover", "good.h5", "--out", "runs/new", "--resume"), "nothing to resume"),
+    (("discover", "good.h5", "--method", "neural", "--out", "runs/new", "--resume"), "Nothing to resume in runs/new"),
+    # report
+    (("report", "runs/missing"), "No run folder"),
+    (("report", "plainfile"), "not a valid symmetries JSON file"),
+    (("report", "broken.json"), "not a valid"),
+    (("report", "runs/done", "--format", "pdf"), "Unknown format 'pdf'"),
+    (("report", "runs/done", "--format", "md", "--out", "kdv.json"), "already exists; pass --force"),
     # images
+    (("images", "discover", "--device", "tpu"), "Unknown device 'tpu'"),
+    (("images", "semola", "--epochs", "0"), "must be positive"),
+    (("images", "discover", "--out", "plainfile"), "exists; pass --force"),
     (("images", "discover", "--data", "missing.npz"), "neither a built-in set"),
     (("images", "discover", "--data", "text.h5"), "unknown format"),
     (("images", "semola", "--data", "nope"), "neither a built-in set"),
@@ -138,3 +179,36 @@ def test_debug_shows_the_traceback(cli, files, tmp_path, monkeypatch):
     monkeypatch.chdir(files)
     res = cli("--debug", "info", "text.h5")
     assert res.exit_code != 0 and "Traceback" in res.output
+
+
+def _print_matrix() -> None:
+    """Print the matrix as a Markdown table of what the user sees (docs/errors.md is this output)."""
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from pdesym.cli.app import app
+
+    class _Factory:
+        def mktemp(self, name: str) -> Path:
+            return Path(tempfile.mkdtemp(prefix=name))
+
+    files_dir = files.__wrapped__(_Factory())
+    print("| command | exit | what the user sees |\n|---|---|---|")
+    for args, _ in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp) / "work"
+            shutil.copytree(files_dir, work)
+            here = Path.cwd()
+            os.chdir(work)
+            try:
+                res = CliRunner().invoke(app, list(args))
+            finally:
+                os.chdir(here)
+        line = " ".join(res.output.split()).replace("|", "\\|")
+        line = line[line.index("Error:"):] if "Error:" in line else line
+        print(f"| `pdesym {' '.join(args)}` | {res.exit_code} | {line} |")
+
+
+if __name__ == "__main__":  # python tests/test_bad_input_matrix.py > docs/errors.md
+    _print_matrix()

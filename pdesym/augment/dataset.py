@@ -99,7 +99,7 @@ def augment_dataset(source: str | os.PathLike, symmetries: str | os.PathLike, ou
     result = load_symmetries(symmetries)
     action, chosen = action_from_result(result, generators, composition=composition)
     texts = [g.field.text() for _, g in chosen]
-    scale = parse_scales(scales, [g.name for _, g in chosen], texts)
+    scale = parse_scales(scales, [g.name for _, g in chosen], texts, [i + 1 for i, _ in chosen])
     dev = resolve_device(device)
 
     with read_dataset(source) as data:

@@ -24,12 +24,16 @@ __all__ = ["PrecomputedAugmentation", "SymmetryAugmentation", "draw_parameters",
 
 
 def parse_scales(spec: str | float | Sequence[float] | Mapping[str, float] | None, names: Sequence[str],
-                 texts: Sequence[str] | None = None) -> tuple[float, ...]:
+                 texts: Sequence[str] | None = None, numbers: Sequence[int] | None = None) -> tuple[float, ...]:
     """Per-generator scales from one number (all), a list (one per generator, in order), a mapping
     (generator number 1.., name or text -> scale; the others 0) or text like ``"0.5"``,
-    ``"1,0.5,0.1,0"`` or ``"X1=1,X3=0.2"``."""
+    ``"1,0.5,0.1,0"`` or ``"X1=1,X3=0.2"``.
+
+    ``numbers``: the generators' numbers in the symmetries file (1-based) when only some of them
+    were chosen, so that ``X3`` still means the file's X3 after ``--generators X1,X3``."""
     k = len(names)
     texts = list(texts) if texts is not None else [""] * k
+    numbers = list(numbers) if numbers is not None else list(range(1, k + 1))
     if spec is None:
         raise PdesymError("Give the group-parameter scale(s), e.g. --scale 0.5 or --scale 1,0.5,0.1,0.")
     if isinstance(spec, str):
@@ -48,7 +52,7 @@ def parse_scales(spec: str | float | Sequence[float] | Mapping[str, float] | Non
     elif isinstance(spec, Mapping):
         scales = [0.0] * k
         for key, value in spec.items():
-            index = _generator_index(str(key), names, texts)
+            index = _generator_index(str(key), names, texts, numbers)
             scales[index] = float(value)
     else:
         scales = [float(v) for v in spec]
@@ -69,17 +73,16 @@ def _number(text: str) -> float:
         raise PdesymError(f"{text.strip()!r} is not a number; scales look like 0.5 or X2=0.1.") from None
 
 
-def _generator_index(key: str, names: Sequence[str], texts: Sequence[str]) -> int:
-    k = len(names)
+def _generator_index(key: str, names: Sequence[str], texts: Sequence[str], numbers: Sequence[int]) -> int:
     if key.upper().startswith("X") and key[1:].isdigit():
-        i = int(key[1:]) - 1
-        if 0 <= i < k:
-            return i
-        raise PdesymError(f"There is no generator {key}; the file has X1..X{k}.")
+        if int(key[1:]) in numbers:
+            return list(numbers).index(int(key[1:]))
+        chosen = ", ".join(f"X{n}" for n in numbers)
+        raise PdesymError(f"There is no generator {key} among the generators used ({chosen}).")
     for i, (name, text) in enumerate(zip(names, texts)):
         if key == name or key == text:
             return i
-    listed = ", ".join(f"X{i + 1} ({n or t})" for i, (n, t) in enumerate(zip(names, texts)))
+    listed = ", ".join(f"X{n} ({name or text})" for n, name, text in zip(numbers, names, texts))
     raise PdesymError(f"No generator named {key!r}; choose among {listed}.")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from pdesym.cli.output import command_errors, console, progress_bar, settings
+from pdesym.cli.output import LazyProgress, command_errors, console, emit, examples, settings
 
 __all__ = ["register"]
 
@@ -20,7 +20,10 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     """Add the ``augment`` command to the root app."""
 
-    @app.command("augment")
+    @app.command("augment", epilog=examples(
+        "pdesym augment data/kdv-small.h5 --symmetries kdv.json --copies 2 --scale 0.1 --out data/kdv-aug.h5",
+        "pdesym augment data/kdv-small.h5 -s kdv.json -n 4 --scale X1=1,X3=0.1 -o data/kdv-aug.h5 --force",
+        "pdesym --json augment data/kdv-small.h5 -s kdv.json -n 1 --scale 0.1 -o data/kdv-aug1.h5"))
     @command_errors
     def augment(
         file: Path = typer.Argument(..., help="Source dataset (.h5, LPSDA layout)."),
@@ -52,16 +55,24 @@ def register(app: typer.Typer) -> None:
 
             raise PdesymError(f"{out} already exists; pass --force to overwrite it.")
         command = "pdesym " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        with progress_bar() as bar:
-            task = bar.add_task("Augmenting", total=None, status="")
+        # The bar appears at the first chunk: augment_dataset validates every input before it.
+        with LazyProgress() as bar:
 
             def tick(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, status=f"{done} of {total} source trajectories")
+                bar.update("Augmenting", done, total, status=f"{done} of {total} source trajectories")
 
             summary = augment_dataset(file, symmetries, out, copies=copies, scales=scale, seed=seed, split=split,
                                       generators=generators, composition=composition, order=order, chunk=chunk,
                                       device=device, force=force, check_equation=not no_check, progress=tick,
                                       command=command)
+        if settings.json:
+            emit({"file": str(summary.path), "split": summary.split, "source": str(file),
+                  "source_trajectories": summary.n_source, "copies": summary.copies,
+                  "trajectories": summary.n_source * summary.copies, "shape": [summary.n_source * summary.copies,
+                                                                               summary.nt, summary.nx],
+                  "cropped_snapshots": summary.cropped, "scales": list(summary.scales),
+                  "generators": summary.generators, "seed": seed})
+            return
         if settings.quiet:
             console.print(str(summary.path))
             return

@@ -15,8 +15,8 @@ from typing import Optional
 import typer
 
 from pdesym.cli.interrupts import interruptible
-from pdesym.cli.output import command_errors, console, progress_bar, settings
-from pdesym.errors import PdesymError
+from pdesym.cli.output import command_errors, console, emit, examples, progress_bar, settings
+from pdesym.errors import PdesymError, check_choice
 
 __all__ = ["register"]
 
@@ -31,12 +31,51 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
     return values
 
 
+def _validate(pdes: tuple[str, ...], augs: tuple[str, ...], chosen, device: str) -> None:
+    """Every check that can fail on the options, before any progress bar or data (one sentence each)."""
+    from pdesym.augment.benchmark import AUGMENTATIONS, BENCH_PDES
+    from pdesym.devices import resolve_device
+
+    if not pdes:
+        raise PdesymError("--pde is empty; give kdv, ks, burgers or a comma-separated list of them.")
+    for p in pdes:
+        check_choice("benchmark PDE", p, dict.fromkeys(BENCH_PDES))
+    if not augs:
+        raise PdesymError("--aug is empty; give none, exact, learned or a comma-separated list of them.")
+    for a in augs:
+        check_choice("augmentation", a, AUGMENTATIONS)
+    if any(n < 1 for n in chosen.n_train):
+        raise PdesymError(f"--n-train needs positive sizes, got {list(chosen.n_train)}.")
+    if chosen.seeds < 1:
+        raise PdesymError(f"--seeds must be a positive integer, got {chosen.seeds}.")
+    resolve_device(device)
+
+
+def _check_scales(text: str, flag: str) -> None:
+    """The syntax of a scale override (numbers, or NAME=number), checked before any data is made;
+    which generators the names refer to is known only once the generators are (then the library checks)."""
+    import math
+
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    try:
+        values = [float(s.split("=", 1)[-1]) for s in items]
+    except ValueError:
+        raise PdesymError(f"{flag} must be numbers (one per generator) or names with numbers like X2=0.3, "
+                          f"got {text!r}.") from None
+    if any(not math.isfinite(v) or v < 0 for v in values):
+        raise PdesymError(f"{flag} scales must be finite numbers >= 0, got {text!r}.")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``benchmark`` command group (``benchmark fno``) to the root app."""
-    group = typer.Typer(help="Downstream benchmarks of symmetry augmentation.", no_args_is_help=True)
+    group = typer.Typer(help="Downstream benchmarks of symmetry augmentation.", no_args_is_help=True,
+                        epilog=examples("pdesym benchmark fno --pde kdv --n-train 8 --seeds 1 --steps 50"))
     app.add_typer(group, name="benchmark")
 
-    @group.command("fno")
+    @group.command("fno", epilog=examples(
+        "pdesym benchmark fno --pde kdv --n-train 8 --aug none,exact --seeds 1 --steps 50 --out runs/fno-small",
+        "pdesym benchmark fno --pde kdv,burgers --n-train 8,32 --seeds 3",
+        "pdesym --json benchmark fno --pde burgers --n-train 8 --aug none,learned --seeds 1 --steps 50"))
     @command_errors
     @interruptible("Interrupted; finished runs are kept in OUT/runs/ and the running one in OUT/checkpoints/: "
                    "rerun the same command with --resume to continue.")
@@ -65,6 +104,8 @@ def register(app: typer.Typer) -> None:
         if n_train is not None:
             changes["n_train"] = _ints(n_train, "--n-train")
         if steps is not None:
+            if steps < 1:  # the settings' steps=0 means "the paper's epochs", never what a user typing 0 wants
+                raise PdesymError(f"--steps must be a positive integer, got {steps}.")
             changes["steps"] = steps
         chosen = BenchmarkSettings.full(**changes) if full else BenchmarkSettings.small(**changes)
         if force and resume:
@@ -74,8 +115,12 @@ def register(app: typer.Typer) -> None:
         if out is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = Path("runs") / f"fno-{'-'.join(pdes)}-{stamp}"
+        _validate(pdes, augs, chosen, device)
+        _check_scales(scale_exact, "--scale-exact")
+        _check_scales(scale_learned, "--scale-learned")
         if out.exists() and any(out.iterdir()) and not force and not resume:
             raise PdesymError(f"The run folder {out} is not empty; pass --force or choose another --out.")
+        out.mkdir(parents=True, exist_ok=True)  # an unwritable place fails here, before the progress bar
         command = "pdesym " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         with progress_bar() as bar:
             total = len(pdes) * len(chosen.n_train) * len(augs) * chosen.seeds
@@ -87,6 +132,11 @@ def register(app: typer.Typer) -> None:
             record = run_fno_benchmark(pdes, chosen, out, device=device,
                                        scales_override={"exact": scale_exact, "learned": scale_learned},
                                        progress=tick, command=command, resume=resume)
+        if settings.json:
+            emit({"run_folder": str(out), "files": [str(out / n) for n in ("results.json", "table.md", "nmse.png")],
+                  "table": record.get("table", []), "generators": record.get("generators", {}),
+                  "settings": record.get("settings"), "notes": record.get("notes", [])})
+            return
         console.print(markdown_table(record), markup=False, soft_wrap=True)
         if not settings.quiet:
             console.print(f"Ko et al. report 64 x this NMSE (their test batch 1024 / training batch 16). "

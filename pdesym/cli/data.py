@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from pdesym.cli.interrupts import SignalInterrupts
-from pdesym.cli.output import command_errors, console, err_console, fail, progress_bar, settings
+from pdesym.cli.output import command_errors, console, emit, err_console, examples, fail, progress_bar, settings
 from pdesym.errors import PdesymError
 
 __all__ = ["register", "default_output"]
@@ -119,10 +119,41 @@ def _report_dropped(path: Path) -> None:
                       f"'dropped'): {'; '.join(parts)}.", soft_wrap=True)
 
 
+def _split_record(s) -> dict:
+    """JSON summary of one split: shape, dtype, domain length, spacings, times and seeds."""
+    t = s.t.reshape(-1, s.nt)
+    length = s.dx * s.nx
+    return {"shape": [s.n, s.nt, s.nx], "dtype": str(s.u.dtype),
+            "length": [float(length.min()), float(length.max())], "dx": [float(s.dx.min()), float(s.dx.max())],
+            "t": [float(t[:, 0].min()), float(t[:, -1].max())], "dt": [float(s.dt.min()), float(s.dt.max())],
+            "seed": s.attrs.get("seed")}
+
+
+def _shapes(path: Path) -> dict:
+    """{split: [N, nt, nx]} of a written dataset (metadata only, no field is read)."""
+    from pdesym.datasets import read_dataset
+
+    with read_dataset(path, check_finite=False) as ds:
+        return {name: [s.n, s.nt, s.nx] for name, s in ds.splits.items()}
+
+
+def _dropped(path: Path) -> dict:
+    """The trajectories that --on-blowup drop left out, per split (the attribute 'dropped')."""
+    import json
+
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return {k: v for k, v in json.loads(f.attrs.get("dropped", "{}")).items() if v}
+
+
 def register(app: typer.Typer) -> None:
     """Add ``generate``, ``equations`` and ``info`` to the root app."""
 
-    @app.command("generate")
+    @app.command("generate", epilog=examples(
+        "pdesym generate kdv --n-train 8 --n-valid 2 --n-test 2 --out data/kdv-small.h5",
+        "pdesym generate --equation 'u_t = nu*u_xx, nu=0.01' --n-train 4 --n-valid 1 --n-test 1 --nx 64",
+        "pdesym --json generate burgers --n-train 16 --seed 1 --out data/burgers.h5 --force"))
     @command_errors
     def generate(
         preset: Optional[str] = typer.Argument(None, help="A preset (see 'pdesym equations'): kdv, ks, burgers, "
@@ -234,6 +265,13 @@ def register(app: typer.Typer) -> None:
         if not main_rank:
             return
         elapsed = time.perf_counter() - start
+        if settings.json:
+            emit({"file": str(path), "splits": _shapes(path), "trajectories": total,
+                  "timings": {"total": round(elapsed, 4)},
+                  "trajectories_per_second": round(total / max(elapsed, 1e-9), 4),
+                  "processes": context.world_size if context is not None else 1, "seed": seed,
+                  "dropped": _dropped(path) if on_blowup == "drop" else {}})
+            return
         console.print(f"Wrote {path}: train {n_train}, valid {n_valid}, test {n_test} trajectories "
                       f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.2f} traj/s)"
                       + (f" by {context.world_size} processes (virtual dataset over their shards)" if distributed
@@ -241,12 +279,20 @@ def register(app: typer.Typer) -> None:
         if on_blowup == "drop":
             _report_dropped(path)
 
-    @app.command("equations")
+    @app.command("equations", epilog=examples("pdesym equations", "pdesym --json equations"))
     @command_errors
     def equations() -> None:
         """List the equation presets with their solver settings."""
         from pdesym.solvers import SOLVER_PRESETS
 
+        if settings.json:
+            emit({"presets": [
+                {"name": name, "equation": p.equation.text,
+                 "parameters": {k: float(v) for k, v in p.equation.params.items() if v is not None},
+                 "length": float(p.length), "nx": int(p.nx), "t_start": float(p.warmup),
+                 "t_end": float(p.warmup + p.t_end), "snapshots": int(p.nt_out), "dt": float(p.dt),
+                 "method": p.method} for name, p in SOLVER_PRESETS.items()]})
+            return
         table = Table(title="Equation presets (pdesym generate PRESET)", title_justify="left")
         for col in ("preset", "equation", "L", "nx", "stored t", "snapshots", "dt"):
             table.add_column(col, justify="left" if col in ("preset", "equation", "stored t") else "right",
@@ -259,7 +305,8 @@ def register(app: typer.Typer) -> None:
                           str(p.nt_out), f"{p.dt:g}" + ("" if p.method == "auto" else f" {p.method}"))
         console.print(table)
 
-    @app.command("info")
+    @app.command("info", epilog=examples("pdesym info data/kdv-small.h5",
+                                         "pdesym --json info data/kdv-small.h5 --strict"))
     @command_errors
     def info(
         file: Path = typer.Argument(..., help="A dataset file (.h5, LPSDA layout)."),
@@ -269,6 +316,20 @@ def register(app: typer.Typer) -> None:
         from pdesym.datasets import check_dataset, read_dataset
 
         with read_dataset(file) as ds:
+            if settings.json:
+                checks = check_dataset(ds)
+                failed = sum(c.ok is False for c in checks)
+                doc = {"file": str(file), "splits": {name: _split_record(s) for name, s in ds.splits.items()},
+                       "provenance": ds.attrs,
+                       "checks": [{"split": c.split, "name": c.name, "value": c.value, "ok": c.ok, "note": c.note}
+                                  for c in checks],
+                       "failed": failed}
+                if failed and strict:
+                    doc["error"] = f"{failed} sanity check(s) failed; see 'checks'."
+                emit(doc)
+                if failed and strict:
+                    raise typer.Exit(1)
+                return
             table = Table(title=f"{file}", title_justify="left")
             for col in ("split", "N × nt × nx", "dtype", "L", "dx", "t", "dt", "seed"):
                 table.add_column(col, justify="left" if col in ("split", "dtype", "t") else "right")

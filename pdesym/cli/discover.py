@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from pdesym.cli.interrupts import interruptible
-from pdesym.cli.output import command_errors, console, err_console, progress_bar, settings
+from pdesym.cli.output import command_errors, console, emit, err_console, examples, progress_bar, settings
 from pdesym.errors import PdesymError
 
 __all__ = ["register"]
@@ -63,10 +63,33 @@ def _generators(value: str) -> int | None:
     return k
 
 
+def _check_source(source: str, equation: str | None) -> None:
+    """The cheap checks of the data source, before the first stage line: a preset or an existing
+    dataset file of the right layout (metadata only), and a parsable --equation."""
+    from pdesym.datasets import read_dataset
+    from pdesym.equations import EQUATION_PRESETS
+
+    path = Path(source)
+    if not path.exists():
+        if source.strip().lower() not in EQUATION_PRESETS:
+            raise PdesymError(f"{source!r} is neither a preset ({', '.join(EQUATION_PRESETS)}) nor an existing "
+                              "dataset file.")
+    else:
+        read_dataset(path, check_finite=False).close()
+    if equation:
+        from pdesym.equations import get_equation
+
+        get_equation(equation)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``discover`` command to the root app."""
 
-    @app.command("discover")
+    @app.command("discover", epilog=examples(
+        "pdesym discover kdv --trajectories 2 --snapshots 20 --points 1500 --out runs/kdv",
+        "pdesym discover data/kdv-small.h5 --method both --steps 800 --out runs/kdv-both",
+        "pdesym discover ckdv --basis 'sqrt(t+1)' --format md",
+        "pdesym --json discover burgers --trajectories 2 --snapshots 20 --points 1500 --out runs/burgers --force"))
     @command_errors
     @interruptible("Interrupted; a neural run keeps its last checkpoint in the run folder: rerun the same "
                    "command with --resume to continue.")
@@ -113,6 +136,7 @@ def register(app: typer.Typer) -> None:
                                   points=points, checkpoint_every=checkpoint_every).check()
         if out is None:
             out = Path("runs") / f"{Path(source).stem}-{method}"
+        _check_source(source, equation)
         display = _Display(steps)
         try:
             result = run_discovery(source, equation=equation, options=options, out=out, force=force, resume=resume,
@@ -120,6 +144,11 @@ def register(app: typer.Typer) -> None:
         finally:
             display.close()
         doc = result.document
+        if settings.json or fmt == "json":  # one document: the run's symmetries.json plus where it was written
+            folder = Path(result.folder)
+            emit({**doc, "run_folder": str(folder), "files": sorted(str(p) for p in folder.iterdir()
+                                                                     if not p.name.startswith("."))})
+            return
         if fmt == "table":
             print_report(doc, console, quiet=settings.quiet)
         else:

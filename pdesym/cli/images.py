@@ -11,31 +11,35 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pdesym.cli.output import command_errors, console, err_console, progress_bar, settings
+from pdesym.cli.output import LazyProgress, command_errors, console, emit, err_console, examples, settings
 
 __all__ = ["register"]
 
 
 def _progress():
-    """A rich progress bar with one task per stage, as a callback ``(stage, done, total)``."""
-    bar = progress_bar()
-    tasks: dict[str, int] = {}
+    """Progress bars with one task per stage, as a callback ``(stage, done, total)``; they appear
+    at the first update, after the run has loaded and checked its data."""
+    bar = LazyProgress()
+    return bar, bar.update
 
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total, status="")
-        bar.update(tasks[stage], completed=done)
 
-    return bar, update
+def _result(rec: dict, folder: Path, files: tuple[str, ...]) -> dict:
+    """The --json document: the run's symmetries.json plus where it was written."""
+    return {**rec, "run_folder": str(folder), "files": [str(folder / n) for n in files if (folder / n).exists()]}
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``images`` command group to the root app."""
     images = typer.Typer(help="Symmetries of image data: learned fields on the plane, learnable augmentation.",
-                         no_args_is_help=True)
+                         no_args_is_help=True,
+                         epilog=examples("pdesym images discover --data digits --k 4 --out runs/images-discover",
+                                         "pdesym images semola --data rotated-digits --epochs 5"))
     app.add_typer(images, name="images")
 
-    @images.command("discover")
+    @images.command("discover", epilog=examples(
+        "pdesym images discover --data digits --k 4 --out runs/images-discover",
+        "pdesym images discover --data rotated-digits --classifier-aug none --k 2 --steps 100 --epochs 4 --out runs/rot",
+        "pdesym --json images discover --data digits --k 2 --steps 50 --epochs 2 --out runs/img-small --force"))
     @command_errors
     def discover(
         data: str = typer.Option("digits", "--data", help="digits, rotated-digits, or a path (.npz, class folders, MNIST idx, CIFAR-10)."),
@@ -64,6 +68,9 @@ def register(app: typer.Typer) -> None:
         with bar:
             rec, folder = run_discover(data, out, classifier_config=ccfg, config=dcfg, classifier_path=classifier,
                                        rotate=rotate, device=device, force=force, progress=update)
+        if settings.json:
+            emit(_result(rec, folder, ("symmetries.json", "report.md", "fields.png", "examples.png", "classifier.pt")))
+            return
         table = Table(title=f"Learned span on {rec['data']['name']} (classifier aug: {rec['classifier']['augment']})",
                       title_justify="left")
         for col in ("named generator", "capture", "validity"):
@@ -75,7 +82,10 @@ def register(app: typer.Typer) -> None:
             console.print(f"span affine-ness {rec['span']['affineness']:.3f}; swirl/∂x validity ratio {rec['swirl_over_dx']:.1f}")
             err_console.print(f"Wrote {folder}")
 
-    @images.command("semola")
+    @images.command("semola", epilog=examples(
+        "pdesym images semola --data rotated-digits --epochs 30 --out runs/images-semola",
+        "pdesym images semola --data digits --rotate --generators mlp --k 2 --epochs 5 --no-baselines",
+        "pdesym --json images semola --data rotated-digits --epochs 2 --tta 0 --no-baselines --out runs/sem-small"))
     @command_errors
     def semola(
         data: str = typer.Option("rotated-digits", "--data", help="rotated-digits, digits, or a path (.npz, class folders, MNIST idx, CIFAR-10)."),
@@ -101,6 +111,10 @@ def register(app: typer.Typer) -> None:
         with bar:
             rec, folder = run_semola(data, out, config=cfg, baselines=baselines, rotate=rotate, device=device,
                                      force=force, progress=update)
+        if settings.json:
+            emit(_result(rec, folder, ("symmetries.json", "report.md", "generators.png", "examples.png",
+                                       "accuracy.png")))
+            return
         table = Table(title=f"Learned algebra on {rec['data']['name']}", title_justify="left")
         for col in ("", "generator", "range", "|cos| rotation"):
             table.add_column(col)

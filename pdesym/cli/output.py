@@ -3,14 +3,21 @@
 Commands stay thin: they parse options, call the library and print with rich. The
 :func:`command_errors` boundary turns every expected failure into one sentence on stderr and a
 non-zero exit code, with the traceback only under ``--debug`` (or ``PDESYM_DEBUG=1``).
+
+Under the root option ``--json`` every command prints exactly one JSON document on stdout
+(:func:`emit`): its result, or ``{"error": "<sentence>"}`` with a non-zero exit code. The rich
+``console`` is silenced then and progress bars are off, so nothing else reaches stdout.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import math
 import os
+import sys
 import traceback
-from typing import Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,7 +32,8 @@ from rich.progress import (
 
 from pdesym.errors import PdesymError
 
-__all__ = ["console", "err_console", "command_errors", "progress_bar", "fail", "settings"]
+__all__ = ["console", "err_console", "command_errors", "progress_bar", "fail", "settings", "emit", "jsonable",
+           "examples", "LazyProgress"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -36,6 +44,7 @@ class _Settings:
 
     debug: bool = os.environ.get("PDESYM_DEBUG", "") not in ("", "0")
     quiet: bool = False
+    json: bool = False
 
 
 settings = _Settings()
@@ -43,10 +52,44 @@ settings = _Settings()
 F = TypeVar("F", bound=Callable)
 
 
+def jsonable(obj: Any) -> Any:
+    """Plain JSON values of nested results: numpy/torch scalars and arrays as numbers and lists,
+    paths as strings, non-finite floats as null (JSON has no NaN)."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "tolist"):  # numpy and torch scalars and arrays
+        return jsonable(obj.tolist())
+    return str(obj)
+
+
+def emit(doc: Mapping[str, Any]) -> None:
+    """Write one JSON document (one line) to stdout: the result of a command under ``--json``.
+
+    Plain ``sys.stdout``, not rich: no markup, no wrapping, no colour codes."""
+    sys.stdout.write(json.dumps(jsonable(doc), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one sentence to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
+    """Print one sentence to stderr (under ``--json``: ``{"error": ...}`` on stdout) and return the Exit to raise."""
+    if settings.json:
+        emit({"error": message})
+    else:
+        err_console.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
     return typer.Exit(code)
+
+
+def examples(*lines: str) -> str:
+    """The ``Examples:`` epilog of a command's ``--help``: one command line per paragraph."""
+    from rich.markup import escape
+
+    return "[bold]Examples:[/]\n\n" + "\n\n".join(f"  [cyan]{escape(line)}[/]" for line in lines)
 
 
 def command_errors(fn: F) -> F:
@@ -94,3 +137,33 @@ def progress_bar(*, transient: bool = False) -> Progress:
         transient=transient,
         disable=settings.quiet,
     )
+
+
+class LazyProgress:
+    """Progress bars that appear only at the first update, one task per stage name.
+
+    Commands validate their inputs first and only then report progress; starting the bars lazily
+    keeps a bad input's one sentence from appearing under an empty bar when a library function
+    validates and works in one call. Use as a context manager; call ``update(stage, done, total)``.
+    """
+
+    def __init__(self, *, transient: bool = False) -> None:
+        self.bar = progress_bar(transient=transient)
+        self.tasks: dict[str, Any] = {}
+        self.started = False
+
+    def update(self, stage: str, done: int, total: int | None, status: str = "") -> None:
+        """Start the display if needed and set ``stage``'s bar to ``done`` of ``total``."""
+        if not self.started:
+            self.bar.start()
+            self.started = True
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total, status=status)
+        self.bar.update(self.tasks[stage], completed=done, total=total, status=status)
+
+    def __enter__(self) -> "LazyProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started:
+            self.bar.stop()

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pdesym.cli.output import command_errors, console, err_console, settings
+from pdesym.cli.output import command_errors, console, emit, err_console, examples, settings
 from pdesym.errors import check_choice
 
 __all__ = ["register", "FORMATS"]
@@ -62,7 +62,12 @@ def _print_table(result) -> None:
 def register(app: typer.Typer) -> None:
     """Add the ``symmetries`` command to the root app."""
 
-    @app.command("symmetries")
+    @app.command("symmetries", epilog=examples(
+        "pdesym symmetries kdv",
+        "pdesym symmetries kdv --out kdv.json",
+        "pdesym symmetries 'u_t = nu*u_xx - u*u_x, nu=0.01' --format md",
+        "pdesym symmetries ckdv --method ansatz --basis 'sqrt(t+1)' --out ckdv.json",
+        "pdesym --json symmetries burgers"))
     @command_errors
     def symmetries(
         equation: str = typer.Argument(..., help="A preset (kdv, ks, burgers, heat, nkdv, ckdv) or an equation "
@@ -75,16 +80,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the JSON result to this file."),
         force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
     ) -> None:
-        """Exact Lie point symmetries: generators, infinite families, commutators, each checked.
-
-        Examples:
-
-          pdesym symmetries kdv
-
-          pdesym symmetries "u_t = nu*u_xx - u*u_x, nu=0.01" --format md
-
-          pdesym symmetries ckdv --method ansatz --basis "sqrt(t+1)" --out ckdv.json
-        """
+        """Exact Lie point symmetries: generators, infinite families, commutators, each checked."""
         from pdesym.symbolic import METHODS, find_symmetries
 
         check_choice("method", method, METHODS)
@@ -93,11 +89,23 @@ def register(app: typer.Typer) -> None:
             from pdesym.errors import PdesymError
 
             raise PdesymError(f"{out} already exists; pass --force to overwrite it.")
+        # Parse everything before the spinner starts, so a bad input is one sentence under no status line.
+        from pdesym.symbolic.ansatz import MAX_DEGREE, parse_basis
+        from pdesym.symbolic.determining import as_equation
+
+        if not 1 <= degree <= MAX_DEGREE:
+            from pdesym.errors import PdesymError
+
+            raise PdesymError(f"The ansatz degree must be an integer from 1 to {MAX_DEGREE}, got {degree!r}.")
+        parse_basis(basis or None)
+        eq = as_equation(equation)
         with err_console.status("Solving the determining equations…", spinner="dots") if not settings.quiet else _null():
-            result = find_symmetries(equation, method=method, degree=degree, basis=basis or None)
+            result = find_symmetries(eq, method=method, degree=degree, basis=basis or None)
         if out is not None:
             result.save(out, force=force)
-        if fmt == "table":
+        if settings.json:  # the same document as --format json (what --out writes)
+            emit(result.to_dict())
+        elif fmt == "table":
             _print_table(result)
         elif fmt == "md":
             console.print(result.to_markdown(), markup=False, highlight=False, soft_wrap=True, end="")

@@ -19,7 +19,7 @@ from typing import Callable
 import torch
 
 from pdesym import __version__
-from pdesym.atomic import atomic_folder
+from pdesym.atomic import atomic_folder, atomic_savefig
 from pdesym.errors import PdesymError
 from pdesym.generators import PLANE_AFFINE_NAMES
 from pdesym.images.fields import affine_text
@@ -250,8 +250,7 @@ def plot_fields(fields: torch.Tensor, titles: list[str], path: Path, *, every: i
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_savefig(fig, path, dpi=110)
 
 
 def plot_examples(rows: list[torch.Tensor], row_titles: list[str], col_titles: list[str], path: Path) -> None:
@@ -274,8 +273,7 @@ def plot_examples(rows: list[torch.Tensor], row_titles: list[str], col_titles: l
                 ax.set_title(col_titles[c], fontsize=7)
         axes[r][0].set_ylabel(row_titles[r], fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_savefig(fig, path, dpi=110)
 
 
 def plot_accuracy(accuracy: dict[str, float], path: Path) -> None:
@@ -292,5 +290,4 @@ def plot_accuracy(accuracy: dict[str, float], path: Path) -> None:
     ax.set_ylabel("test accuracy")
     ax.tick_params(axis="x", labelsize=7, rotation=20)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_savefig(fig, path, dpi=110)
