@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from pdesym.atomic import atomic_write
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -108,9 +110,7 @@ def main() -> None:
         failures += status != 0
         print(f"  {script.name}: {seconds:.0f} s, status {status}", flush=True)
         lines += section(script, cmd, status, seconds, output)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, args.out)
+    atomic_write(args.out, lambda tmp: Path(tmp).write_text("\n".join(lines)))
     print(f"wrote {args.out}" + (f"; {failures} script(s) failed" if failures else ""))
     sys.exit(1 if failures else 0)
 

@@ -27,7 +27,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -36,11 +35,13 @@ import h5py
 import numpy as np
 import sympy as sp
 
+from pdesym.atomic import AtomicFile
 from pdesym.equations import X, Equation, derivative_orders, derivative_symbol, jet_symbols_of
 from pdesym.errors import PdesymError
 
 __all__ = [
     "DATASET_FORMAT",
+    "creation_time",
     "SPLITS",
     "SplitData",
     "Dataset",
@@ -215,7 +216,7 @@ class DatasetWriter:
         self.attrs: dict[str, Any] = dict(attrs or {})
         self.split_attrs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (split_attrs or {}).items()}
         self._file: h5py.File | None = None
-        self._tmp: Path | None = None
+        self._target: AtomicFile | None = None  # the temporary file and its rename onto path
         _check_target(self.path, force)
 
     # -- life cycle
@@ -224,18 +225,13 @@ class DatasetWriter:
         parent = self.path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".tmp", dir=parent)
+            self._target = AtomicFile(self.path)
         except OSError as exc:
             raise PdesymError(
                 f"Cannot write in {parent} ({exc.strerror or exc}); choose an output path in a writable directory."
             ) from None
-        os.close(fd)
-        self._tmp = Path(tmp)
-        umask = os.umask(0)  # mkstemp makes 0600 files; give the result the usual permissions
-        os.umask(umask)
-        os.chmod(self._tmp, 0o666 & ~umask)
         try:
-            self._file = h5py.File(self._tmp, "w", track_order=True)
+            self._file = h5py.File(self._target.tmp, "w", track_order=True)
         except BaseException:
             self.abort()
             raise
@@ -256,9 +252,9 @@ class DatasetWriter:
         f.close()
         self._file = None
         _check_target(self.path, self.force)  # someone may have created it while we wrote
-        os.replace(self._tmp, self.path)
-        self._tmp = None
-        return self.path
+        path = self._target.commit()
+        self._target = None
+        return path
 
     def abort(self) -> None:
         """Close and delete the temporary file; the target is left as it was."""
@@ -267,9 +263,9 @@ class DatasetWriter:
                 self._file.close()
             finally:
                 self._file = None
-        if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
-            self._tmp = None
+        if self._target is not None:
+            self._target.abort()
+            self._target = None
 
     def __enter__(self) -> "DatasetWriter":
         return self.open()
@@ -475,7 +471,7 @@ def _read_split(p: Path, group: h5py.Group, name: str, *, load: bool, check_fini
 
 
 # ---------------------------------------------------------------------------------- generation
-def _creation_time() -> str:
+def creation_time() -> str:
     """UTC time in ISO form; ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) fixes it,
     which makes two runs of the same command byte-identical files."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -603,7 +599,7 @@ def generate_dataset(
 
     attrs = {
         "pdesym_version": __version__,
-        "created": _creation_time(),
+        "created": creation_time(),
         "command": command or f"generate_dataset({(preset or equation.text)!r}, seed={seed})",
         "equation": equation.text,
         "equation_json": equation.to_dict(),

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 
 import h5py
 
+from pdesym.atomic import AtomicFile
 from pdesym.datasets import DatasetWriter, _U_NAME_RE, _check_target, _jsonable
 from pdesym.errors import PdesymError
 
@@ -95,7 +96,9 @@ class ResumableWriter(DatasetWriter):
                                   "path in a writable directory.") from None
             self._file.attrs[FINGERPRINT_ATTR] = self.fingerprint
             self._save_state()
-        self._tmp = self.partial  # DatasetWriter.commit renames _tmp onto the target
+        # the fixed partial name (a later run finds it to resume) is the temporary file that
+        # DatasetWriter.commit renames onto the target
+        self._target = AtomicFile(self.path, tmp=self.partial)
         return self
 
     def _reopen(self) -> None:
@@ -155,7 +158,7 @@ class ResumableWriter(DatasetWriter):
         if self._file is not None:
             self._file.close()
             self._file = None
-        self._tmp = None
+        self._target = None  # so that no abort() deletes it
         return self.partial
 
     def __exit__(self, exc_type, exc, tb) -> None:

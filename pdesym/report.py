@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from pdesym.atomic import atomic_savefig
 from pdesym.errors import PdesymError
 from pdesym.symbolic.result import FORMAT, SymmetryResult
 
@@ -405,10 +406,7 @@ def plot_fields(values: np.ndarray, x: np.ndarray, t: np.ndarray, titles: Sequen
         ax.set_xlabel("x")
         ax.set_ylabel("t")
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return atomic_savefig(fig, path, dpi=110)
 
 
 def plot_validity(steps: np.ndarray, spectra: np.ndarray, path: str | os.PathLike, *, chosen: int | None = None) -> Path:
@@ -430,10 +428,7 @@ def plot_validity(steps: np.ndarray, spectra: np.ndarray, path: str | os.PathLik
     ax.legend(fontsize=7, ncol=2)
     ax.set_title("Validity of the learned generators" + (f" (K = {chosen})" if chosen else ""))
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return atomic_savefig(fig, path, dpi=110)
 
 
 def plot_spectrum(values: np.ndarray, path: str | os.PathLike, *, rank: int | None = None,
@@ -454,10 +449,7 @@ def plot_spectrum(values: np.ndarray, path: str | os.PathLike, *, rank: int | No
     ax.set_xlabel("index (ascending)")
     ax.set_ylabel(label)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return atomic_savefig(fig, path, dpi=110)
 
 
 # --------------------------------------------------------------------------- plots of a document
@@ -477,22 +469,6 @@ def plot_names(doc: Mapping[str, Any]) -> list[str]:
     if isinstance(doc.get("accuracy"), Mapping) and doc["accuracy"]:
         names.append("accuracy.png")
     return names
-
-
-def _atomic_png(path: Path, draw: Callable[[Path], Any]) -> Path:
-    """``draw(tmp)`` onto a temporary ``.png`` next to ``path`` (matplotlib picks the format from the
-    suffix), then rename: an interrupted plot never leaves a truncated PNG under ``path``."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        draw(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _field_functions(doc: Mapping[str, Any], components: Sequence[str], variables: Sequence[str]):
@@ -544,8 +520,7 @@ def _plane_plot(doc: Mapping[str, Any], path: Path) -> None:
         g = doc["generators"][i]
         ax.set_title(f"X{i + 1}" + (f": {g['name']}" if g.get("name") else ""), fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_savefig(fig, path, dpi=110)
 
 
 def _pde_fields(doc: Mapping[str, Any], path: Path) -> None:
@@ -584,8 +559,7 @@ def _bar_plot(labels: Sequence[str], values: Sequence[float], ylabel: str, title
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_savefig(fig, path, dpi=110)
 
 
 def render_plots(doc: Mapping[str, Any], folder: str | os.PathLike) -> list[Path]:
@@ -629,5 +603,6 @@ def render_plots(doc: Mapping[str, Any], folder: str | os.PathLike) -> list[Path
             from pdesym.images.report import plot_accuracy
 
             draw = (lambda p: plot_accuracy({k: float(v) for k, v in doc["accuracy"].items()}, p))
-        written.append(_atomic_png(path, draw))
+        draw(path)  # every plot function writes atomically (pdesym.atomic.atomic_savefig)
+        written.append(path)
     return written

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import h5py
 import numpy as np
 
+from pdesym.atomic import atomic_write
 from pdesym.errors import PdesymError
 
 __all__ = ["shard_path", "join_shards", "generate_sharded"]
@@ -79,8 +80,8 @@ def join_shards(shards: Sequence[str | Path], target: str | Path, *, force: bool
         splits = [name for name in first if isinstance(first[name], h5py.Group)]  # the shards' order
         if not splits:
             raise PdesymError(f"The shard {shards[0]} holds no split groups.")
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        try:
+
+        def write(tmp: str) -> None:  # the virtual sources are relative to the target folder, as is tmp
             with h5py.File(tmp, "w", track_order=True) as out:
                 for key, value in first.attrs.items():
                     out.attrs[key] = value
@@ -130,10 +131,8 @@ def join_shards(shards: Sequence[str | Path], target: str | Path, *, force: bool
                             group.create_dataset(key, data=np.concatenate([p[()] for p in parts]))
                         else:
                             first.copy(first[split][key], group, name=key)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+
+        atomic_write(target, write)
     finally:
         for handle in opened:
             handle.close()

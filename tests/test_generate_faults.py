@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from interrupting import interrupt_when
 
 from pdesym.datasets import read_dataset, split_seed
 from pdesym.partial import STATE_ATTR, partial_path
@@ -84,21 +82,9 @@ def assert_same_dataset(a: Path, b: Path) -> None:
 def test_interrupted_generate_keeps_a_partial_file_and_resumes_to_the_same_data(tmp_path, cli, monkeypatch,
                                                                                uninterrupted, signum):
     monkeypatch.chdir(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "pdesym", "generate", *ARGS], cwd=tmp_path, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     partial = tmp_path / partial_path("d.h5")
-    try:
-        deadline = time.monotonic() + 60
-        while _rows_done(partial) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert proc.poll() is None, "the run ended before it could be interrupted: " + proc.stdout.read()
-        proc.send_signal(signum)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, output
+    code, output = interrupt_when(("generate", *ARGS), tmp_path, _env(), lambda: _rows_done(partial) >= 2, signum)
+    assert code == 130, output
     assert "Interrupted; nothing was written under d.h5" in output and "--resume" in output
     assert "Traceback" not in output
     assert not (tmp_path / "d.h5").exists()  # no truncated file under the target name

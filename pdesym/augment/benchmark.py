@@ -26,7 +26,6 @@ changes the network initialisation, the training order and the group parameters.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import json
 import math
 import time
@@ -38,15 +37,17 @@ import numpy as np
 import sympy as sp
 import torch
 
+from pdesym.atomic import atomic_savefig
 from pdesym.augment.group import GroupAction
 from pdesym.augment.sampling import PrecomputedAugmentation
 from pdesym.augment.transform import transform_trajectories
+from pdesym.datasets import creation_time
 from pdesym.equations import T, U, X
 from pdesym.errors import PdesymError, check_choice
 from pdesym.operators import FNOConfig, Trajectories, evaluate_rollout, train_operator
 from pdesym.symbolic.vectorfield import VectorField
 
-__all__ = ["AUGMENTATIONS", "KO_FACTOR", "BenchmarkSettings", "default_scales", "run_fno_benchmark",
+__all__ = ["AUGMENTATIONS", "KO_FACTOR", "BenchmarkSettings", "default_scales", "run_fno_benchmark", "run_key",
            "spectral_downsample"]
 
 AUGMENTATIONS = {
@@ -193,14 +194,84 @@ def _summary(values: list[float]) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
 
 
+RESULTS_FILE = "results.json"
+SETTINGS_FILE = "settings.json"
+RUNS_DIR = "runs"  # one JSON per finished training run, written atomically when it finishes
+CHECKPOINTS_DIR = "checkpoints"  # the running training's checkpoint (epoch by epoch), removed when it finishes
+BENCHMARK_FORMAT = "pdesym-fno-benchmark/1"
+
+
+def run_key(pde: str, n_train: int, aug: str, seed: int) -> str:
+    """The file stem of one training run, e.g. ``kdv-n8-exact-s0``."""
+    return f"{pde}-n{n_train}-{aug}-s{seed}"
+
+
+def _settings_document(pdes: Sequence[str], settings: BenchmarkSettings,
+                       scales_override: dict[str, str] | None) -> dict:
+    return json.loads(json.dumps({
+        "format": BENCHMARK_FORMAT, "pdes": list(pdes), "scales_override": dict(scales_override or {}),
+        "settings": {**dataclasses.asdict(settings), "fno": {k: list(v) if isinstance(v, tuple) else v
+                                                             for k, v in settings.fno.items()}},
+    }))
+
+
+def _prepare_folder(out: Path, document: dict, resume: bool) -> None:
+    """Check a folder to resume (same settings), or clear the run files of an earlier benchmark."""
+    from pdesym.runs import read_json
+
+    if resume:
+        if not (out / SETTINGS_FILE).is_file():
+            raise PdesymError(f"Nothing to resume in {out}: it has no {SETTINGS_FILE}; start without --resume.")
+        if read_json(out / SETTINGS_FILE, "benchmark settings file") != document:
+            raise PdesymError(f"{out} was started with other settings; resume with the same options "
+                              "or start over with --force.")
+        return
+    # a fresh run must never pick up an earlier run's results or checkpoints on a later --resume
+    for sub in (RUNS_DIR, CHECKPOINTS_DIR):
+        for stale in list((out / sub).glob("*")) if (out / sub).is_dir() else []:
+            stale.unlink()
+
+
+def _train_one(key: str, out: Path, resume: bool, train_run: Callable[[Path, bool], dict]) -> tuple[dict, bool]:
+    """One training run with its result file and checkpoint: ``(run, kept)``.
+
+    A finished run's result file is read back on resume (``kept``); otherwise ``train_run(checkpoint,
+    resume)`` trains, continuing from the checkpoint an interrupted run left. The result is stored
+    before the checkpoint is removed, so a signal between the two loses nothing.
+    """
+    from pdesym.operators.checkpoints import config_path_for
+    from pdesym.runs import read_json, write_json_atomic
+
+    result = out / RUNS_DIR / f"{key}.json"
+    checkpoint = out / CHECKPOINTS_DIR / f"{key}.pt"
+    if resume and result.is_file():
+        run, kept = read_json(result, "benchmark run result"), True
+    else:
+        if not resume:
+            checkpoint.unlink(missing_ok=True)
+        run, kept = train_run(checkpoint, resume and checkpoint.is_file()), False
+        result.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(result, run)
+    checkpoint.unlink(missing_ok=True)
+    config_path_for(checkpoint).unlink(missing_ok=True)
+    return run, kept
+
+
 def run_fno_benchmark(pdes: Sequence[str], settings: BenchmarkSettings, out: str | Path, *, device: str = "auto",
                       scales_override: dict[str, str] | None = None,
-                      progress: Callable[[str, int, int], None] | None = None, command: str | None = None) -> dict:
+                      progress: Callable[[str, int, int], None] | None = None, command: str | None = None,
+                      resume: bool = False) -> dict:
     """Run the benchmark for each PDE and write ``results.json``, ``table.md`` and ``nmse.png`` into ``out``.
 
     Returns the results record (also what ``results.json`` holds). ``progress(label, done, total)``
-    is called after every training run.
+    is called after every training run. Every finished training run is stored in
+    ``out/runs/KEY.json`` (:func:`run_key`) and the running one checkpoints every epoch in
+    ``out/checkpoints/``; ``resume=True`` keeps the finished runs, continues the interrupted one
+    from its checkpoint and trains the rest, so the table equals an uninterrupted run's (on CPU).
+    ``settings.json`` (written first) must then match. The summary files are written at the end.
     """
+    from pdesym.runs import write_json_atomic
+
     for pde in pdes:
         check_choice("benchmark PDE", pde, dict.fromkeys(BENCH_PDES))
     for aug in settings.augmentations:
@@ -211,13 +282,14 @@ def run_fno_benchmark(pdes: Sequence[str], settings: BenchmarkSettings, out: str
         raise PdesymError(f"--seeds must be a positive integer, got {settings.seeds}.")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    document = _settings_document(pdes, settings, scales_override)
+    _prepare_folder(out, document, resume)
+    write_json_atomic(out / SETTINGS_FILE, document)
     total = len(pdes) * len(settings.n_train) * len(settings.augmentations) * settings.seeds
     done = 0
     record: dict[str, Any] = {
-        "command": command, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "settings": {**dataclasses.asdict(settings), "fno": {k: list(v) if isinstance(v, tuple) else v
-                                                               for k, v in settings.fno.items()}},
-        "ko_factor": KO_FACTOR, "runs": [], "generators": {}, "notes": [],
+        "command": command, "created": creation_time(),
+        "settings": document["settings"], "ko_factor": KO_FACTOR, "runs": [], "generators": {}, "notes": [],
     }
     for pde in pdes:
         began = time.perf_counter()
@@ -264,26 +336,30 @@ def run_fno_benchmark(pdes: Sequence[str], settings: BenchmarkSettings, out: str
                 runs = []
                 for seed in range(settings.seeds):
                     config = settings.config(n_train)
-                    hook = None
-                    t0 = time.perf_counter()
-                    if action is not None:
-                        need = config.time_window + config.time_future * (1 + config.unrolling)
-                        hook = PrecomputedAugmentation(action, scales, train, copies=settings.copies,
-                                                       seed=10_000 + seed, p_original=settings.p_original,
-                                                       min_snapshots=need)
-                    trained = train_operator(train, config=config, valid=data["valid"], augment=hook, seed=seed,
-                                             device=device)
-                    metrics = evaluate_rollout(trained.model, data["test"])
-                    run = {"pde": pde, "n_train": n_train, "aug": aug, "seed": seed, "nmse": metrics.mean,
-                           "nmse_std_over_test": metrics.std, "one_step": metrics.one_step_mean,
-                           "best_epoch": trained.best_epoch, "seconds": time.perf_counter() - t0,
-                           "steps": config.epochs * config.passes_per_epoch * -(-n_train // config.batch_size)}
+
+                    def train_run(checkpoint: Path, from_checkpoint: bool) -> dict:
+                        t0 = time.perf_counter()
+                        hook = None
+                        if action is not None:
+                            need = config.time_window + config.time_future * (1 + config.unrolling)
+                            hook = PrecomputedAugmentation(action, scales, train, copies=settings.copies,
+                                                           seed=10_000 + seed, p_original=settings.p_original,
+                                                           min_snapshots=need)
+                        trained = train_operator(train, config=config, valid=data["valid"], augment=hook, seed=seed,
+                                                 device=device, checkpoint=checkpoint, resume=from_checkpoint)
+                        metrics = evaluate_rollout(trained.model, data["test"])
+                        return {"pde": pde, "n_train": n_train, "aug": aug, "seed": seed, "nmse": metrics.mean,
+                                "nmse_std_over_test": metrics.std, "one_step": metrics.one_step_mean,
+                                "best_epoch": trained.best_epoch, "seconds": time.perf_counter() - t0,
+                                "steps": config.epochs * config.passes_per_epoch * -(-n_train // config.batch_size)}
+
+                    run, kept = _train_one(run_key(pde, n_train, aug, seed), out, resume, train_run)
                     runs.append(run)
                     record["runs"].append(run)
                     done += 1
                     if progress is not None:
-                        progress(f"{pde} n={n_train} {aug} seed {seed}: NMSE {metrics.mean:.3g}", done, total)
-                    _write(out, record)
+                        how = " (kept from the interrupted run)" if kept else ""
+                        progress(f"{pde} n={n_train} {aug} seed {seed}: NMSE {run['nmse']:.3g}{how}", done, total)
                 if aug != "none":
                     cache[key] = runs
     record["table"] = _table(record, pdes, settings)
@@ -329,11 +405,10 @@ def markdown_table(record: dict) -> str:
 
 
 def _write(out: Path, record: dict) -> None:
-    for name, text in (("results.json", json.dumps(record, indent=2, default=str)),
-                       ("table.md", markdown_table(record) if "table" in record else "")):
-        tmp = out / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out / name)
+    from pdesym.runs import write_text_atomic
+
+    write_text_atomic(out / RESULTS_FILE, json.dumps(record, indent=2, default=str))
+    write_text_atomic(out / "table.md", markdown_table(record))
 
 
 def _plot(path: Path, record: dict, pdes: Sequence[str], settings: BenchmarkSettings) -> None:
@@ -358,7 +433,4 @@ def _plot(path: Path, record: dict, pdes: Sequence[str], settings: BenchmarkSett
         ax.set_title(pde)
         ax.legend()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    atomic_savefig(fig, path, dpi=120)

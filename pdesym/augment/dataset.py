@@ -12,7 +12,6 @@ stays a dense (N, nt', nx) array with per-sample ``t``.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import torch
 from pdesym.augment.generators import action_from_result, load_symmetries, same_equation
 from pdesym.augment.sampling import draw_parameters, parse_scales
 from pdesym.augment.transform import transform_trajectories
-from pdesym.datasets import DatasetWriter, read_dataset
+from pdesym.datasets import DatasetWriter, creation_time, read_dataset
 from pdesym.devices import resolve_device
 from pdesym.errors import PdesymError
 from pdesym.operators.trajectories import Trajectories
@@ -138,7 +137,7 @@ def augment_dataset(source: str | os.PathLike, symmetries: str | os.PathLike, ou
         attrs = {
             **{k: v for k, v in data.attrs.items() if k not in ("format", "created", "command", "counts")},
             "pdesym_version": __version__,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": creation_time(),
             "command": command or f"augment_dataset({str(source)!r}, copies={copies}, seed={seed})",
             "augmented": True,
             "augment_source_file": str(Path(source).resolve()),

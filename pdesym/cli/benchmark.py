@@ -14,6 +14,7 @@ from typing import Optional
 
 import typer
 
+from pdesym.cli.interrupts import interruptible
 from pdesym.cli.output import command_errors, console, emit, examples, progress_bar, settings
 from pdesym.errors import PdesymError, check_choice
 
@@ -76,6 +77,8 @@ def register(app: typer.Typer) -> None:
         "pdesym benchmark fno --pde kdv,burgers --n-train 8,32 --seeds 3",
         "pdesym --json benchmark fno --pde burgers --n-train 8 --aug none,learned --seeds 1 --steps 50"))
     @command_errors
+    @interruptible("Interrupted; finished runs are kept in OUT/runs/ and the running one in OUT/checkpoints/: "
+                   "rerun the same command with --resume to continue.")
     def fno(
         pde: str = typer.Option("kdv", "--pde", help="kdv, ks, burgers, or a comma-separated list."),
         n_train: Optional[str] = typer.Option(None, "--n-train", help="Training-set sizes, e.g. 8,32 "
@@ -90,6 +93,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/fno-PDE-TIME)."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         force: bool = typer.Option(False, "--force", help="Write into an existing non-empty run folder."),
+        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted benchmark in --out."),
     ) -> None:
         """Train FNOs on few trajectories with no / exact / learned augmentation; table + plot in a run folder."""
         from pdesym.augment.benchmark import BenchmarkSettings, markdown_table, run_fno_benchmark
@@ -104,13 +108,17 @@ def register(app: typer.Typer) -> None:
                 raise PdesymError(f"--steps must be a positive integer, got {steps}.")
             changes["steps"] = steps
         chosen = BenchmarkSettings.full(**changes) if full else BenchmarkSettings.small(**changes)
+        if force and resume:
+            raise PdesymError("Pass either --force (start over) or --resume (continue), not both.")
+        if resume and out is None:
+            raise PdesymError("--resume needs the --out folder of the interrupted benchmark.")
         if out is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = Path("runs") / f"fno-{'-'.join(pdes)}-{stamp}"
         _validate(pdes, augs, chosen, device)
         _check_scales(scale_exact, "--scale-exact")
         _check_scales(scale_learned, "--scale-learned")
-        if out.exists() and any(out.iterdir()) and not force:
+        if out.exists() and any(out.iterdir()) and not force and not resume:
             raise PdesymError(f"The run folder {out} is not empty; pass --force or choose another --out.")
         out.mkdir(parents=True, exist_ok=True)  # an unwritable place fails here, before the progress bar
         command = "pdesym " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -123,7 +131,7 @@ def register(app: typer.Typer) -> None:
 
             record = run_fno_benchmark(pdes, chosen, out, device=device,
                                        scales_override={"exact": scale_exact, "learned": scale_learned},
-                                       progress=tick, command=command)
+                                       progress=tick, command=command, resume=resume)
         if settings.json:
             emit({"run_folder": str(out), "files": [str(out / n) for n in ("results.json", "table.md", "nmse.png")],
                   "table": record.get("table", []), "generators": record.get("generators", {}),

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import signal
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -18,6 +15,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from pdesym.cli.interrupts import SignalInterrupts
 from pdesym.cli.output import command_errors, console, emit, err_console, examples, fail, progress_bar, settings
 from pdesym.errors import PdesymError
 
@@ -93,46 +91,6 @@ def _provenance_rows(attrs: dict) -> list[tuple[str, str]]:
                      or "none"))
     rows += [(k, _fmt(attrs[k])) for k in ("pdesym_version", "created", "command", "format") if k in attrs]
     return rows
-
-
-class _Interrupts:
-    """SIGTERM (kill, torchrun, batch schedulers) and SIGINT handled alike while generating: the
-    handler raises KeyboardInterrupt, so the generator keeps its partial file and the command
-    exits with a clear message. The request is also remembered and re-raised at the next chunk by
-    :meth:`check`, because Python drops an exception raised while the signal interrupts a
-    finaliser (``__del__``, e.g. of an h5py object) — the interrupt must not be lost then."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, object] = {}
-
-    def _handler(self, signum, frame):  # noqa: ARG002
-        self.requested = True
-        raise KeyboardInterrupt
-
-    def check(self) -> None:
-        """Raise KeyboardInterrupt if a signal arrived (and was swallowed somewhere)."""
-        if self.requested:
-            raise KeyboardInterrupt
-
-    def __enter__(self) -> "_Interrupts":
-        if threading.current_thread() is threading.main_thread():  # signals can only be set there
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                self._previous[signum] = signal.signal(signum, self._handler)
-        self._unraisable = sys.unraisablehook
-        sys.unraisablehook = self._swallowed
-        return self
-
-    def _swallowed(self, unraisable) -> None:
-        # our KeyboardInterrupt dropped inside a finaliser: check() re-raises it, so Python's
-        # "Exception ignored in ..." traceback would only frighten the user
-        if not (self.requested and isinstance(unraisable.exc_value, KeyboardInterrupt)):
-            self._unraisable(unraisable)
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-        sys.unraisablehook = self._unraisable
 
 
 def _leave_process_group() -> None:
@@ -270,7 +228,7 @@ def register(app: typer.Typer) -> None:
         bar = progress_bar()
         task = None
 
-        interrupts = _Interrupts()
+        interrupts = SignalInterrupts()
 
         def report(done: int, total_: int) -> None:
             nonlocal task

@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from pdesym.cli.interrupts import interruptible
 from pdesym.cli.output import command_errors, console, emit, err_console, examples, progress_bar, settings
 from pdesym.errors import PdesymError
 
@@ -90,6 +91,8 @@ def register(app: typer.Typer) -> None:
         "pdesym discover ckdv --basis 'sqrt(t+1)' --format md",
         "pdesym --json discover burgers --trajectories 2 --snapshots 20 --points 1500 --out runs/burgers --force"))
     @command_errors
+    @interruptible("Interrupted; a neural run keeps its last checkpoint in the run folder: rerun the same "
+                   "command with --resume to continue.")
     def discover(
         source: str = typer.Argument(..., help="A preset (kdv, ks, burgers, heat, nkdv, ckdv: a small dataset is "
                                                "generated and cached under data/) or a dataset file (.h5)."),
@@ -116,6 +119,8 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<name>-<method>)."),
         force: bool = typer.Option(False, "--force", help="Start over in an existing run folder."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted neural run from its checkpoint."),
+        checkpoint_every: int = typer.Option(100, "--checkpoint-every",
+                                             help="Neural: write the checkpoint every this many steps."),
         fmt: str = typer.Option("table", "--format", "-f", help="table, md, json or latex."),
     ) -> None:
         """Discover Lie point symmetries from data; verify them exactly; write runs/NAME/."""
@@ -128,7 +133,7 @@ def register(app: typer.Typer) -> None:
         options = DiscoverOptions(method=method, degree=degree, basis=basis, generators=_generators(generators),
                                   max_generators=max_generators, validity=validity, steps=steps, device=device,
                                   seed=seed, trajectories=trajectories, snapshots=snapshots, nx=nx,
-                                  points=points).check()
+                                  points=points, checkpoint_every=checkpoint_every).check()
         if out is None:
             out = Path("runs") / f"{Path(source).stem}-{method}"
         _check_source(source, equation)

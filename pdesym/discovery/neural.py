@@ -41,7 +41,7 @@ from typing import Callable
 
 import torch
 
-from pdesym.atomic import atomic_write
+from pdesym.atomic import atomic_torch_save
 from pdesym.errors import PdesymError
 
 __all__ = [
@@ -282,7 +282,7 @@ def train_generators(
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                  "step": step, "history_steps": hist_steps, "history_spectra": hist_spectra,
                  "settings": _settings_key(settings)}
-        atomic_write(checkpoint, lambda tmp: torch.save(state, tmp))
+        atomic_torch_save(checkpoint, state)
 
     batch = min(int(settings.batch), int(n_samples)) if settings.batch else int(n_samples)
     while step < settings.steps:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pdesym.atomic import atomic_write
+from pdesym.atomic import atomic_torch_save
 from pdesym.devices import resolve_device, resolve_dtype
 from pdesym.errors import PdesymError, check_choice
 from pdesym.images.data import ImageSet
@@ -121,7 +121,7 @@ class TrainedClassifier:
             "state": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+        return atomic_torch_save(path, payload)
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "TrainedClassifier":

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -22,6 +19,7 @@ from typing import Callable
 import torch
 
 from pdesym import __version__
+from pdesym.atomic import atomic_folder, atomic_savefig
 from pdesym.errors import PdesymError
 from pdesym.generators import PLANE_AFFINE_NAMES
 from pdesym.images.fields import affine_text
@@ -203,8 +201,8 @@ def write_run_folder(out: str | Path, files: dict[str, str | bytes | Callable[[P
     if out.exists() and not out.is_dir():
         raise PdesymError(f"{out} exists and is not a folder.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
+
+    def fill(tmp: Path) -> None:
         for name, content in files.items():
             target = tmp / name
             if callable(content):
@@ -213,18 +211,8 @@ def write_run_folder(out: str | Path, files: dict[str, str | bytes | Callable[[P
                 target.write_bytes(content)
             else:
                 target.write_text(content, encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    atomic_folder(out, fill)
     return out
 
 
@@ -262,8 +250,7 @@ def plot_fields(fields: torch.Tensor, titles: list[str], path: Path, *, every: i
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_savefig(fig, path, dpi=110)
 
 
 def plot_examples(rows: list[torch.Tensor], row_titles: list[str], col_titles: list[str], path: Path) -> None:
@@ -286,8 +273,7 @@ def plot_examples(rows: list[torch.Tensor], row_titles: list[str], col_titles: l
                 ax.set_title(col_titles[c], fontsize=7)
         axes[r][0].set_ylabel(row_titles[r], fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_savefig(fig, path, dpi=110)
 
 
 def plot_accuracy(accuracy: dict[str, float], path: Path) -> None:
@@ -304,5 +290,4 @@ def plot_accuracy(accuracy: dict[str, float], path: Path) -> None:
     ax.set_ylabel("test accuracy")
     ax.tick_params(axis="x", labelsize=7, rotation=20)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_savefig(fig, path, dpi=110)

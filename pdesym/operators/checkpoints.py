@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from pdesym.atomic import atomic_write
+from pdesym.atomic import atomic_torch_save, atomic_write
 from pdesym.errors import PdesymError
 
 __all__ = ["CHECKPOINT_FORMAT", "config_path_for", "read_checkpoint", "write_checkpoint", "write_json"]
@@ -48,7 +48,8 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 def write_checkpoint(path: Path, state: dict[str, Any], summary: dict[str, Any]) -> None:
     """Write the training ``state`` to ``path`` and ``summary`` to its JSON file, atomically."""
     state = {"format": CHECKPOINT_FORMAT, **state}
-    _atomic_write(path, lambda tmp: torch.save(state, tmp))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_torch_save(path, state)
     write_json(config_path_for(path), summary)
 
 
