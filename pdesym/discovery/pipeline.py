@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from pdesym.distributed import barrier, current_context, environment_world, init_distributed
 from pdesym.equations import EQUATION_PRESETS, Equation, get_equation
 from pdesym.errors import PdesymError, check_choice
 
@@ -250,22 +251,14 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
         idx = torch.randint(0, z.shape[0], (256,), generator=gen).to(device)
         return smoothness_penalty(lambda q: m(q * std + mean) / std, z[idx], radius=0.2, seed=step)
 
-    def evaluate(m):
-        chunks = [objective(m, idx) for idx in torch.arange(pts.shape[0], device=device).split(2048)]
-        return torch.cat([c[0] for c in chunks], 1).detach(), torch.cat([c[1] for c in chunks], 1).detach()
-
+    # the spectrum is recorded on a fixed subset; the final one on all samples (both sharded over
+    # the ranks under torchrun, see pdesym.discovery.neural)
     fixed = torch.arange(min(2048, pts.shape[0]), device=device)
-
-    def monitor(m):
-        with torch.no_grad():
-            r, w = objective(m, fixed)
-        return r, w
-
-    callback = getattr(progress, "neural", None) if progress is not None else None
+    context = current_context()
+    callback = getattr(progress, "neural", None) if progress is not None and context.is_main else None
     ckpt = folder / CHECKPOINT_FILE if folder is not None else None
-    result = train_generators(model, objective, pts.shape[0], settings, smoothness=smooth, evaluate=evaluate,
-                              monitor=monitor,
-                              checkpoint=ckpt, resume=resume, callback=callback)
+    result = train_generators(model, objective, pts.shape[0], settings, smoothness=smooth, monitor_indices=fixed,
+                              checkpoint=ckpt, resume=resume, callback=callback, context=context)
     # everything after training (fit, exact checks, plots) runs on the CPU
     result.model = result.model.cpu()
     result.spectrum, result.mixing = result.spectrum.cpu(), result.mixing.cpu()
@@ -340,6 +333,10 @@ def discover(source: str | Path, *, equation: str | None = None, options: Discov
     symmetries.json, report.md, plots.
 
     ``progress`` may have ``stage(name)`` and ``neural(NeuralProgress)`` methods.
+
+    Under ``torchrun`` (several ranks) the process group is joined here; the neural training is
+    data parallel (:func:`pdesym.discovery.neural.train_generators`), every rank computes the
+    same result, and only rank 0 generates the default dataset and writes the run folder.
     """
     from pdesym.jets import compute_jets
     from pdesym.report import run_document, to_markdown
@@ -360,15 +357,24 @@ def discover(source: str | Path, *, equation: str | None = None, options: Discov
             raise PdesymError(f"{out} exists and is not a folder; choose another --out.")
         if not resume and out.is_dir() and any(out.iterdir()) and not force:
             prepare_run_folder(out)  # raises the standard sentence, touches nothing
+    world = environment_world()
+    context = init_distributed() if world is not None and world.world_size > 1 else current_context()
     timings: dict[str, float] = {}
     start = time.perf_counter()
     _stage(progress, "data")
+    # rank 0 first: it may generate and cache the default dataset, which the others then read
+    if not context.is_main:
+        barrier(context)
     sample = load_samples(source, equation, options, progress=getattr(progress, "data", None))
+    if context.is_main:
+        barrier(context)
     eq = sample.equation
     timings["data"] = time.perf_counter() - start
     config = {"source": str(source), "data": sample.source, "equation": eq.to_dict(), "options": asdict(options)}
     folder = None
-    if out is not None:
+    if out is not None and not context.is_main:
+        folder = out  # rank 0 prepares and writes it; the others read the checkpoint to resume
+    elif out is not None:
         if resume:
             folder = prepare_run_folder(out, resume=True)
             old = read_json(folder / CONFIG_FILE, "run configuration")
@@ -517,7 +523,7 @@ def discover(source: str | Path, *, equation: str | None = None, options: Discov
                             seconds=timings["total"], notes=tuple(notes))
     doc = run_document(result, approximate=[not v for v in verified], cosines=cosines, discovery=discovery,
                        timings=timings, data=sample.info())
-    if folder is not None:
+    if folder is not None and context.is_main:
         write_json_atomic(folder / RESULT_FILE, doc)
         write_text_atomic(folder / REPORT_FILE, to_markdown(doc))
         if plots:
