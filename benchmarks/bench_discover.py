@@ -14,6 +14,9 @@ includes generating its default dataset):
    (``--validity flow``: 16 patches of 64×64 samples moved by exp(εV) with fixed-step RK4,
    8 steps, derivatives re-fitted) on the same default data: the cost of the flow test alone,
    and its fit-error floor on the 80-snapshot data;
+``--neural`` adds ``neural`` — pdesym's own neural path (``--method neural``, infinitesimal
+validity, default data) — as a control for the paper row;
+
 3. ``paper`` — the paper's method settings (:data:`pdesym.discovery.pipeline.PAPER_FLOW`): MLP
    generators (``--method neural``) scored by the flow validity of 64×64 RK4-flowed patches, on
    data resolved in t (400 snapshots: at 80, KS's fit floor is ~0.3 and exact symmetries are not
@@ -75,7 +78,7 @@ def _step_time(equation: str, generic: bool, reps: int = 5) -> float:
     return (time.perf_counter() - start) / reps
 
 
-def settings(equation: str, quick: bool, steps: int) -> dict[str, object]:
+def settings(equation: str, quick: bool, steps: int, neural: bool = False) -> dict[str, object]:
     """Row name -> DiscoverOptions for one equation."""
     from pdesym.discovery.pipeline import PAPER_FLOW, DiscoverOptions
 
@@ -84,11 +87,15 @@ def settings(equation: str, quick: bool, steps: int) -> dict[str, object]:
             "patch_size": PAPER_FLOW["patch_size"], "flow_stencil": PAPER_FLOW["flow_stencil"],
             "flow_points": 16 if quick else PAPER_FLOW["flow_points"], "flow_steps": PAPER_FLOW["flow_steps"],
             "flow_method": PAPER_FLOW["flow_method"], "flow_reduce": PAPER_FLOW["flow_reduce"]}
-    return {
+    rows = {
         "default": DiscoverOptions(),
         "flow-score": DiscoverOptions(**flow),
+        "neural": DiscoverOptions(method="neural", steps=steps, max_generators=k),
         "paper": DiscoverOptions(**{**PAPER_FLOW, **flow, "steps": steps, "max_generators": k}),
     }
+    if not neural:
+        del rows["neural"]
+    return rows
 
 
 def run_one(equation: str, options) -> dict[str, object]:
@@ -109,7 +116,11 @@ def run_one(equation: str, options) -> dict[str, object]:
     gens = doc["generators"]
     ver = [g["validity"] for g in gens if g["verified"]]
     flow = d.get("flow") or {}
-    return {"wall": seconds, "dim": doc["dimension"], "verified": sum(bool(g["verified"]) for g in gens),
+    from pdesym.symbolic import find_symmetries
+
+    found = {g["text"] for g in gens if g["verified"]}
+    missing = [g.field.text() for g in find_symmetries(equation).generators if g.field.text() not in found]
+    return {"missing": ", ".join(missing) or "—","wall": seconds, "dim": doc["dimension"], "verified": sum(bool(g["verified"]) for g in gens),
             "exact_dim": cos.get("reference_dimension"), "min_cos": cos.get("min"), "learned": cos.get("learned_min"),
             "validity": max(ver) if ver else None, "kind": "flow" if flow else "inf.", "floor": flow.get("floor"),
             "d_u": flow.get("non_symmetry_d_u"), "neural_s": doc["timings"].get("neural"),
@@ -118,7 +129,7 @@ def run_one(equation: str, options) -> dict[str, object]:
 
 
 HEADER = ("| eq | setting | method | snaps | wall s | × default | dim (exact) | verified | min cos | neural K, accepted | learned cos "
-          "| validity kind | max validity (verified) | flow floor ε=0 | flow ∂u | scoring s |")
+          "| validity kind | max validity (verified) | flow floor ε=0 | flow ∂u | scoring s | exact generators not found |")
 
 
 def neural_text(r: dict) -> str:
@@ -133,7 +144,7 @@ def row_text(eq: str, name: str, r: dict, base: float) -> str:
             f"{r['dim']} ({f(r['exact_dim'], 'd')}) | {r['verified']} | {f(r['min_cos'], '.5f')} | "
             f"{neural_text(r)} | "
             f"{f(r['learned'], '.5f')} | {r['kind']} | {f(r['validity'], '.2e')} | {f(r['floor'], '.2e')} | "
-            f"{f(r['d_u'], '.2e')} | {f(r['score_s'], '.1f')} |")
+            f"{f(r['d_u'], '.2e')} | {f(r['score_s'], '.1f')} | {r['missing']} |")
 
 
 def main() -> None:
@@ -144,6 +155,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None,
                         help="Markdown table (benchmarks/results/discover_paper[_quick].md)")
+    parser.add_argument("--neural", action="store_true",
+                        help="add pdesym's own neural row (infinitesimal validity, default data) as a control")
     parser.add_argument("--taylor", action="store_true", help="also time one neural step: nested jvp vs Taylor mode")
     args = parser.parse_args()
     torch.set_default_dtype(torch.float64)
@@ -156,7 +169,7 @@ def main() -> None:
     total = time.perf_counter()
     for eq in args.equations:
         base = None
-        for name, options in settings(eq, args.quick, steps).items():
+        for name, options in settings(eq, args.quick, steps, args.neural).items():
             r = run_one(eq, options)
             base = base if base is not None else r["wall"]
             lines.append(row_text(eq, name, r, base))
