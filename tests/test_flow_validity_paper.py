@@ -106,3 +106,12 @@ def test_discover_with_the_paper_flow_settings_reports_floor_and_reference(workd
 def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.mark.parametrize("bad,match", [({"flow_method": "rk45"}, "flow method"), ({"flow_eps": 0.0}, "flow-eps"),
+                                       ({"flow_reduce": "max"}, "flow reduction"),
+                                       ({"flow_stencil": (9, 13), "patch_size": (8, 8)}, "does not fit"),
+                                       ({"patch_size": (2, 64)}, "patch-size"), ({"flow_steps": 0}, "flow-steps")])
+def test_bad_flow_options_get_one_clear_sentence(bad, match):
+    with pytest.raises(PdesymError, match=match):
+        DiscoverOptions(**bad).check()
