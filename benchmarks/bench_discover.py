@@ -107,7 +107,8 @@ def run_one(equation: str, options) -> dict[str, object]:
         os.chdir(tmp)
         try:
             start = time.perf_counter()
-            doc = discover(equation, options=options, plots=False).document
+            run = discover(equation, options=options, plots=False)
+            doc = run.document
             seconds = time.perf_counter() - start
         finally:
             os.chdir(here)
@@ -117,9 +118,13 @@ def run_one(equation: str, options) -> dict[str, object]:
     ver = [g["validity"] for g in gens if g["verified"]]
     flow = d.get("flow") or {}
     from pdesym.symbolic import find_symmetries
+    from pdesym.symbolic.algebra import canonical_basis, coordinates
 
-    found = {g["text"] for g in gens if g["verified"]}
-    missing = [g.field.text() for g in find_symmetries(equation).generators if g.field.text() not in found]
+    found = [f for f, g in zip(run.fields, gens) if g["verified"]]
+    basis = canonical_basis(found) if found else []
+    # an exact generator is found when it lies in the span of the verified ones
+    missing = [g.field.text() for g in find_symmetries(equation).generators
+               if not basis or coordinates(basis, g.field) is None]
     return {"missing": ", ".join(missing) or "—","wall": seconds, "dim": doc["dimension"], "verified": sum(bool(g["verified"]) for g in gens),
             "exact_dim": cos.get("reference_dimension"), "min_cos": cos.get("min"), "learned": cos.get("learned_min"),
             "validity": max(ver) if ver else None, "kind": "flow" if flow else "inf.", "floor": flow.get("floor"),
