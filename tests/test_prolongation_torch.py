@@ -3,10 +3,9 @@
 import random
 
 import pytest
-import sympy as sp
 import torch
 
-from pdesym.equations import T, U, X, derivative_orders, derivative_symbol, get_equation, to_torch
+from pdesym.equations import T, U, X, derivative_orders, to_torch
 from pdesym.jets import Jets, compute_jets
 from pdesym.prolongation import characteristic_residual, prolong, prolongation_residual
 from pdesym.symbolic import VectorField

@@ -103,7 +103,7 @@ class FunctionDictionary:
         """
         from math import factorial
 
-        x, t, u = jets.x, jets.t, jets[(0, 0)]
+        x, t = jets.x, jets.t
         one = torch.ones_like(x)
         zero = torch.zeros_like(x)
         X_s = torch.stack([x, one] + [zero] * (n - 1))[: n + 1]

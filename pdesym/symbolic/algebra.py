@@ -288,7 +288,7 @@ def coordinates(basis: Sequence[VectorField], field: VectorField) -> list[sp.Exp
     """Exact c with field = Σ c_i basis_i, or None when the field is not in the span."""
     if not basis:
         return None if not field.is_zero() else []
-    M, columns, _ = _matrix(list(basis) + [field])
+    M, _, _ = _matrix(list(basis) + [field])
     n = len(basis)
     A = M.transpose()  # columns are the fields
     R, pivots = A.rref()

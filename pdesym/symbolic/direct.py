@@ -73,7 +73,7 @@ class DirectSolution:
 
 
 class _Unsolved(Exception):
-    pass
+    """A step of the direct method cannot integrate what it was given (the message says which)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -527,17 +527,16 @@ def solve_direct(system: DeterminingSystem) -> DirectSolution:
     families_raw = []
     closed = not message
     for names, eqs in comps:
-        if message:
-            pass
-        elif _finite_type(names, eqs, state.depends):
-            closed = False
-            message = (f"a finite-dimensional part of the system ({len(eqs)} equations in "
-                       f"{', '.join(sorted(names))}) could not be integrated in closed form")
-        elif any(not state.depends[n] for n in names):
-            closed = False
-            message = ("free constants are coupled to an infinite-dimensional family through "
-                       f"{len(eqs)} partial differential equations (an inhomogeneous linear part) that "
-                       "the direct method does not solve")
+        if not message:  # the first reason the system is not closed is the one reported
+            if _finite_type(names, eqs, state.depends):
+                closed = False
+                message = (f"a finite-dimensional part of the system ({len(eqs)} equations in "
+                           f"{', '.join(sorted(names))}) could not be integrated in closed form")
+            elif any(not state.depends[n] for n in names):
+                closed = False
+                message = ("free constants are coupled to an infinite-dimensional family through "
+                           f"{len(eqs)} partial differential equations (an inhomogeneous linear part) that "
+                           "the direct method does not solve")
         families_raw.append((names, eqs))
     for n in sorted(used - in_equations, key=_natural):
         if state.depends[n]:

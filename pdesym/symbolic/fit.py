@@ -23,7 +23,6 @@ import sympy as sp
 import torch
 
 from pdesym.equations import Equation, get_equation
-from pdesym.errors import PdesymError
 from pdesym.symbolic.algebra import canonical_basis, principal_cosines
 from pdesym.symbolic.prolongation import verify
 from pdesym.symbolic.symmetries import _modulo_superposition, superposition_family
