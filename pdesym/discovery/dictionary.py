@@ -12,7 +12,7 @@ system built on the dictionary.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import sympy as sp
 import torch
@@ -21,6 +21,9 @@ from pdesym.equations import T, U, X, to_torch
 from pdesym.errors import PdesymError
 from pdesym.symbolic.ansatz import MAX_DEGREE, monomials, parse_basis
 from pdesym.symbolic.vectorfield import VectorField
+
+if TYPE_CHECKING:
+    from pdesym.jets import Jets
 
 __all__ = ["FunctionDictionary", "DictionaryFields"]
 
@@ -94,7 +97,7 @@ class FunctionDictionary:
         vals = [mono] + [mono * f(x, t, {"u": u}).unsqueeze(-1) for f in self._factor_fns]
         return torch.cat(vals, dim=-1)
 
-    def x_derivatives(self, jets, n: int) -> list[torch.Tensor]:
+    def x_derivatives(self, jets: Jets, n: int) -> list[torch.Tensor]:
         r""":math:`[D_x^j f_m]_{j=0..n}` along a flat jet, each (N, M): exact truncated Taylor series.
 
         Monomials are products of the series :math:`x + s` and :math:`U(s) = \sum_k u_{x^k} s^k/k!`
@@ -129,7 +132,7 @@ class FunctionDictionary:
             out = out[..., self._keep.to(out.device)]
         return [out[k] * factorial(k) for k in range(n + 1)]
 
-    def total_derivatives(self, jets, orders) -> dict[tuple[int, int], torch.Tensor]:
+    def total_derivatives(self, jets: Jets, orders: Sequence[tuple[int, int]]) -> dict[tuple[int, int], torch.Tensor]:
         r""":math:`D_x^a D_t^b f_m` for (a, b) in ``orders``, each (N, M), by bivariate Taylor series.
 
         Exact: products of the series of :math:`x + s`, :math:`t + r` and
@@ -252,7 +255,7 @@ class DictionaryFields:
         c = self.matrix().reshape(-1, 3, M).to(F.dtype)
         return torch.einsum("...m,ksm->...ks", F, c)
 
-    def total_derivatives(self, jets, orders) -> dict[tuple[int, int], torch.Tensor]:
+    def total_derivatives(self, jets: Jets, orders: Sequence[tuple[int, int]]) -> dict[tuple[int, int], torch.Tensor]:
         r""":math:`D_x^a D_t^b (\xi, \tau, \varphi)` for (a, b) in ``orders``, each (N, K, 3)."""
         M = len(self.dictionary)
         c = self.matrix().reshape(-1, 3, M)
@@ -260,7 +263,7 @@ class DictionaryFields:
                 for o, d in self.dictionary.total_derivatives(jets, orders).items()}
 
     @classmethod
-    def from_vector_fields(cls, fields) -> "DictionaryFields | None":
+    def from_vector_fields(cls, fields: Sequence[VectorField]) -> "DictionaryFields | None":
         """Polynomial VectorFields as coefficients over monomials (None if one is not polynomial)."""
         from pdesym.symbolic.vectorfield import VectorField as _VF
 
@@ -277,7 +280,7 @@ class DictionaryFields:
         d = FunctionDictionary(degree)
         return cls(d, torch.stack([d.coefficients(f) for f in fields]))
 
-    def x_derivatives(self, jets, n: int) -> list[torch.Tensor]:
+    def x_derivatives(self, jets: Jets, n: int) -> list[torch.Tensor]:
         r""":math:`[D_x^j (\xi, \tau, \varphi)]_{j=0..n}`, each (N, K, 3), from the dictionary's Taylor series."""
         M = len(self.dictionary)
         c = self.matrix().reshape(-1, 3, M)

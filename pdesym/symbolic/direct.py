@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import sympy as sp
 
@@ -46,6 +46,9 @@ from pdesym.symbolic.linear import (
 )
 from pdesym.symbolic.result import Family
 from pdesym.symbolic.vectorfield import VectorField
+
+if TYPE_CHECKING:
+    from pdesym.equations import Equation
 
 __all__ = ["DirectSolution", "solve_direct", "FAMILY_NAMES"]
 
@@ -602,7 +605,7 @@ def _linexpr_from_sympy(expr: sp.Expr, names: set[str]) -> LinExpr:
     return out
 
 
-def verify_family(equation, family: Family) -> bool:
+def verify_family(equation: Equation | str, family: Family) -> bool:
     r"""True when every member of the family is a symmetry: the residual
     :math:`\mathrm{pr}\,V(\Delta)|_{\Delta=0}` of the family's field reduces to zero modulo the
     family's conditions (Reid's reduction; the conditions are in standard form)."""
