@@ -259,6 +259,13 @@ def _separate(e: LinExpr, var: int) -> list[LinExpr] | None:
     return list(pieces.values())
 
 
+def _add_kernel(state: _State, value: LinExpr, var: int, n: int, rest: list[int]) -> None:
+    r"""Add the general solution of :math:`\partial_v^n f = 0`, :math:`\sum_{j<n} v^j g_j(\text{rest})`,
+    with fresh arbitrary functions :math:`g_j` of the other variables, to ``value``."""
+    for j in range(n):
+        value[(state.new_function(rest), (0, 0, 0))] = VARIABLES[var] ** j
+
+
 def _single_term(state: _State) -> bool:
     cands = [e for e in state.equations if len(e) == 1]
     if not cands:
@@ -269,10 +276,7 @@ def _single_term(state: _State) -> bool:
     for var, n in enumerate(alpha):
         if n == 0:
             continue
-        rest = [w for w in fvars if w != var]
-        for j in range(n):
-            g = state.new_function(rest)
-            value[(g, (0, 0, 0))] = VARIABLES[var] ** j
+        _add_kernel(state, value, var, n, [w for w in fvars if w != var])
     state.log.append(f"{name}: ∂^{alpha} = 0")
     state.replace(name, value)
     return True
@@ -335,10 +339,7 @@ def _integrable(state: _State) -> bool:
         value = {k: _integrate(v, var, n) for k, v in ratios.items()}
     except _Unsolved:
         return False
-    rest_vars = [w for w in state.depends[name] if w != var]
-    for j in range(n):
-        g = state.new_function(rest_vars)
-        value[(g, (0, 0, 0))] = VARIABLES[var] ** j
+    _add_kernel(state, value, var, n, [w for w in state.depends[name] if w != var])
     state.log.append(f"{name}: integrated {n}× in {VARIABLES[var]}")
     state.replace(name, value)
     return True
