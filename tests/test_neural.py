@@ -56,3 +56,23 @@ def test_choose_dimension_by_the_largest_validity_ratio(spectrum, k, accepted):
     consecutive = sorted((b / a for a, b in zip(s, s[1:])), reverse=True)  # oracle: λ_{K+1}/λ_K by hand
     assert ratio == pytest.approx(s[k] / s[k - 1]) == pytest.approx(consecutive[0])
     assert runner == pytest.approx(consecutive[1])
+
+
+@pytest.mark.parametrize("name", ["kdv", "burgers"])
+def test_taylor_mode_residual_of_the_generators_equals_nested_forward_mode(name):
+    """mlp_residual (truncated series through the tanh layers) against the
+    generic characteristic residual (nested jvp through the same callable) on on-shell jets."""
+    from pdesym.discovery.neural import mlp_residual
+    from pdesym.generators import MLPVectorFields
+    from pdesym.jets import compute_jets
+    from pdesym.prolongation import characteristic_residual
+
+    x = torch.linspace(0, 2 * torch.pi, 65)[:-1]
+    t = torch.linspace(0, 0.5, 6)
+    u = (torch.sin(x)[None, :] + 0.5 * torch.cos(2 * x + 1)[None, :]) * torch.exp(-t)[:, None]
+    jets = compute_jets(u, x, t, name).sample(50, seed=0)
+    model = MLPVectorFields(3, 3, hidden=8, seed=2, mean=torch.tensor([3.0, 0.2, 0.1]),
+                            std=torch.tensor([1.8, 0.15, 0.6]), out_scale=torch.tensor([2.0, 0.5, 1.0]))
+    got = mlp_residual(model, jets, jets.equation).R
+    ref = characteristic_residual(lambda a, b, c: model(torch.stack([a, b, c], -1)).transpose(0, 1), jets)
+    torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-10 * float(ref.abs().max()))

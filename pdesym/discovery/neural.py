@@ -69,6 +69,8 @@ __all__ = [
     "spectrum_from_grams",
     "choose_dimension",
     "train_generators",
+    "mlp_taylor",
+    "mlp_residual",
 ]
 
 #: objective(model, indices) -> (R (K, B), W (K, B, 3)) on the jet samples with those indices.
