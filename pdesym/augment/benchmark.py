@@ -135,7 +135,7 @@ def default_scales(fields: Sequence[VectorField], data: Trajectories, *, scaling
     for f in fields:
         xi, tau, phi = (sp.expand(c) for c in f.components)
         _, report = transform_trajectories(probe, GroupAction.from_fields([f]),
-                                           torch.full((len(probe), 1), 1e-3), report=True)
+                                           torch.full((len(probe), 1), 1e-3, dtype=probe.u.dtype), report=True)
         if float(report.period_defect.max()) > 1e-9:
             scales.append(0.0)
             notes.append("does not keep the periodic domain (not a symmetry of periodic data)")
