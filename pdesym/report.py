@@ -34,6 +34,7 @@ import numpy as np
 
 from pdesym.atomic import atomic_savefig
 from pdesym.errors import PdesymError
+from pdesym.runs import jsonable
 from pdesym.symbolic.result import FORMAT, SymmetryResult
 
 if TYPE_CHECKING:
@@ -87,28 +88,11 @@ def run_document(result: SymmetryResult, *, approximate: Sequence[bool | None] |
         g["approximate"] = None if a is None else bool(a)
         g["validity"] = _finite_or_none(g["validity"])
     doc["domain"] = domain
-    doc["cosines"] = _jsonable(dict(cosines)) if cosines is not None else None
-    doc["discovery"] = _jsonable(dict(discovery)) if discovery is not None else None
+    doc["cosines"] = jsonable(dict(cosines)) if cosines is not None else None
+    doc["discovery"] = jsonable(dict(discovery)) if discovery is not None else None
     doc["timings"] = {k: round(float(v), 4) for k, v in (timings or {}).items()}
-    doc["data"] = _jsonable(dict(data)) if data is not None else None
+    doc["data"] = jsonable(dict(data)) if data is not None else None
     return doc
-
-
-def _jsonable(obj: Any) -> Any:
-    """numpy / torch scalars and arrays as plain JSON values (non-finite floats as null)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    return str(obj)
 
 
 def load_run(path: str | os.PathLike) -> dict[str, Any]:
