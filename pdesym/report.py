@@ -34,6 +34,7 @@ import numpy as np
 
 from pdesym.atomic import atomic_savefig
 from pdesym.errors import PdesymError
+from pdesym.runs import jsonable
 from pdesym.symbolic.result import FORMAT, SymmetryResult
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ __all__ = [
     "plot_fields",
     "plot_validity",
     "plot_spectrum",
+    "PLOTS",
     "plot_names",
     "render_plots",
 ]
@@ -87,28 +89,11 @@ def run_document(result: SymmetryResult, *, approximate: Sequence[bool | None] |
         g["approximate"] = None if a is None else bool(a)
         g["validity"] = _finite_or_none(g["validity"])
     doc["domain"] = domain
-    doc["cosines"] = _jsonable(dict(cosines)) if cosines is not None else None
-    doc["discovery"] = _jsonable(dict(discovery)) if discovery is not None else None
+    doc["cosines"] = jsonable(dict(cosines)) if cosines is not None else None
+    doc["discovery"] = jsonable(dict(discovery)) if discovery is not None else None
     doc["timings"] = {k: round(float(v), 4) for k, v in (timings or {}).items()}
-    doc["data"] = _jsonable(dict(data)) if data is not None else None
+    doc["data"] = jsonable(dict(data)) if data is not None else None
     return doc
-
-
-def _jsonable(obj: Any) -> Any:
-    """numpy / torch scalars and arrays as plain JSON values (non-finite floats as null)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    return str(obj)
 
 
 def load_run(path: str | os.PathLike) -> dict[str, Any]:
@@ -462,16 +447,7 @@ _DEFAULT_BOX = {"x": [-1.0, 1.0], "t": [0.0, 1.0], "u": [-1.0, 1.0]}
 
 def plot_names(doc: Mapping[str, Any]) -> list[str]:
     """The PNG files :func:`render_plots` writes for ``doc`` (so a caller can refuse to overwrite them)."""
-    names = ["fields.png"]
-    if (doc.get("cosines") or {}).get("values"):
-        names.append("cosines.png")
-    if any(g.get("validity") is not None for g in doc.get("generators") or []):
-        names.append("generator-validity.png")
-    if (doc.get("discovery") or {}).get("spectrum"):
-        names.append("spectrum.png")
-    if isinstance(doc.get("accuracy"), Mapping) and doc["accuracy"]:
-        names.append("accuracy.png")
-    return names
+    return [name for name, (wanted, _) in PLOTS.items() if wanted(doc)]
 
 
 def _field_functions(doc: Mapping[str, Any], components: Sequence[str], variables: Sequence[str]):
@@ -565,6 +541,49 @@ def _bar_plot(labels: Sequence[str], values: Sequence[float], ylabel: str, title
     atomic_savefig(fig, path, dpi=110)
 
 
+def _draw_fields(doc: Mapping[str, Any], path: Path) -> None:
+    if doc.get("domain", "pde") == "image":
+        _plane_plot(doc, path)
+    else:
+        _pde_fields(doc, path)
+
+
+def _draw_cosines(doc: Mapping[str, Any], path: Path) -> None:
+    cos = doc["cosines"]
+    vals = [float(v) for v in cos["values"]]
+    capture = (doc.get("span") or {}).get("capture") if doc.get("domain", "pde") == "image" else None
+    labels = list(capture)[:len(vals)] if isinstance(capture, Mapping) else [f"θ{i + 1}" for i in range(len(vals))]
+    _bar_plot(labels, vals, "principal cosine", f"against the {cos.get('reference', 'reference')}"[:90], path)
+
+
+def _draw_generator_validity(doc: Mapping[str, Any], path: Path) -> None:
+    gens = [(f"X{i + 1}", float(g["validity"])) for i, g in enumerate(doc["generators"]) if g.get("validity") is not None]
+    _bar_plot([a for a, _ in gens], [b for _, b in gens], "validity",
+              "validity of each generator on the data (lower is better)", path, log=True)
+
+
+def _draw_spectrum(doc: Mapping[str, Any], path: Path) -> None:
+    d = doc["discovery"]
+    plot_spectrum(d["spectrum"], path, rank=d.get("dimension"))
+
+
+def _draw_accuracy(doc: Mapping[str, Any], path: Path) -> None:
+    from pdesym.images.report import plot_accuracy
+
+    plot_accuracy({k: float(v) for k, v in doc["accuracy"].items()}, path)
+
+
+#: Every plot a run document can have: file name -> (does the document have what it needs?, draw it).
+PLOTS: dict[str, tuple[Callable[[Mapping[str, Any]], bool], Callable[[Mapping[str, Any], Path], None]]] = {
+    "fields.png": (lambda doc: True, _draw_fields),
+    "cosines.png": (lambda doc: bool((doc.get("cosines") or {}).get("values")), _draw_cosines),
+    "generator-validity.png": (lambda doc: any(g.get("validity") is not None for g in doc.get("generators") or []),
+                               _draw_generator_validity),
+    "spectrum.png": (lambda doc: bool((doc.get("discovery") or {}).get("spectrum")), _draw_spectrum),
+    "accuracy.png": (lambda doc: isinstance(doc.get("accuracy"), Mapping) and bool(doc["accuracy"]), _draw_accuracy),
+}
+
+
 def render_plots(doc: Mapping[str, Any], folder: str | os.PathLike) -> list[Path]:
     """Draw a run document's plots into ``folder`` (created if needed), each written atomically:
 
@@ -579,33 +598,8 @@ def render_plots(doc: Mapping[str, Any], folder: str | os.PathLike) -> list[Path
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    image = doc.get("domain", "pde") == "image"
     written = []
     for name in plot_names(doc):
-        path = folder / name
-        if name == "fields.png":
-            draw = (lambda p: _plane_plot(doc, p)) if image else (lambda p: _pde_fields(doc, p))
-        elif name == "cosines.png":
-            cos = doc["cosines"]
-            vals = [float(v) for v in cos["values"]]
-            capture = (doc.get("span") or {}).get("capture") if image else None
-            labels = list(capture)[:len(vals)] if isinstance(capture, Mapping) else [f"θ{i + 1}" for i in
-                                                                                        range(len(vals))]
-            draw = (lambda p, labels=labels, vals=vals, cos=cos: _bar_plot(
-                labels, vals, "principal cosine", f"against the {cos.get('reference', 'reference')}"[:90], p))
-        elif name == "generator-validity.png":
-            gens = [(f"X{i + 1}", float(g["validity"])) for i, g in enumerate(doc["generators"])
-                    if g.get("validity") is not None]
-            draw = (lambda p, gens=gens: _bar_plot([a for a, _ in gens], [b for _, b in gens], "validity",
-                                                   "validity of each generator on the data (lower is better)", p,
-                                                   log=True))
-        elif name == "spectrum.png":
-            d = doc["discovery"]
-            draw = (lambda p, d=d: plot_spectrum(d["spectrum"], p, rank=d.get("dimension")))
-        else:  # accuracy.png
-            from pdesym.images.report import plot_accuracy
-
-            draw = (lambda p: plot_accuracy({k: float(v) for k, v in doc["accuracy"].items()}, p))
-        draw(path)  # every plot function writes atomically (pdesym.atomic.atomic_savefig)
-        written.append(path)
+        PLOTS[name][1](doc, folder / name)  # every plot function writes atomically (atomic_savefig)
+        written.append(folder / name)
     return written

@@ -16,15 +16,16 @@ file in the same folder and renamed, so an interrupted run never leaves a trunca
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from pdesym.atomic import atomic_write
 from pdesym.errors import PdesymError
 
 __all__ = ["RESULT_FILE", "CONFIG_FILE", "CHECKPOINT_FILE", "REPORT_FILE", "prepare_run_folder",
-           "write_text_atomic", "write_json_atomic", "read_json"]
+           "write_text_atomic", "write_json_atomic", "jsonable", "read_json"]
 
 RESULT_FILE = "symmetries.json"
 CONFIG_FILE = "config.json"
@@ -85,6 +86,22 @@ def write_text_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
     """:func:`write_text_atomic` of indented UTF-8 JSON."""
     return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON values of nested results: numpy/torch scalars and arrays as numbers and lists,
+    other objects as their text, non-finite floats as null (JSON has no NaN)."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "tolist"):  # numpy and torch scalars and arrays
+        return jsonable(obj.tolist())
+    return str(obj)
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:

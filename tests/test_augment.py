@@ -363,3 +363,17 @@ def test_approximate_generators_from_a_discovery_file_are_integrated(tmp_path):
     action = GroupAction.from_fields(fields)
     replay = transform_trajectories(soliton_trajectories(b=2), action, eps)
     assert summary.cropped == 0 and np.abs(replay.u.numpy() - stored).max() < 1e-13
+
+
+def test_group_parameters_given_as_plain_floats_stay_float64():
+    """exp(ε∂x) u(x) = u(x − ε): exact for a sine on its grid, even when torch's default is float32."""
+    x = torch.arange(16, dtype=torch.float64) * 2 * math.pi / 16
+    t = torch.arange(4, dtype=torch.float64) * 0.1
+    traj = Trajectories.from_grid(torch.sin(x).expand(1, 4, 16).clone(), x, t)
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        out = transform_trajectories(traj, GroupAction.from_fields([VectorField(1, 0, 0)]), [0.1])
+    finally:
+        torch.set_default_dtype(before)
+    assert (out.u - torch.sin(x - 0.1)).abs().max() < 1e-14

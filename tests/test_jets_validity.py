@@ -109,11 +109,17 @@ def test_flow_validity_is_differentiable_in_the_field():
     t = torch.linspace(0, 1, 9)
     u = torch.sin(x / 64 * 2 * math.pi)[None, :] * (1 + 0.05 * t[:, None])
     patches = sample_patches(u, x, t, 8, size=(5, 7), seed=0, equation="kdv")
-    w = torch.tensor([0.3], requires_grad=True)
-    field = lambda a, b, c: torch.stack([torch.zeros_like(a), torch.zeros_like(a), w * c + 1], -1)  # noqa: E731
-    score = flow_validity(field, patches, eps=0.1, normalise=False)
-    score.sum().backward()
-    assert w.grad is not None and torch.isfinite(w.grad).all() and float(w.grad.abs()) > 0
+
+    def score(w):
+        field = lambda a, b, c: torch.stack([torch.zeros_like(a), torch.zeros_like(a), w * c + 1], -1)  # noqa: E731
+        return flow_validity(field, patches, eps=0.1, normalise=False).sum()
+
+    w = torch.tensor([0.3], dtype=torch.float64, requires_grad=True)
+    score(w).backward()
+    h = 1e-5
+    with torch.no_grad():  # oracle: central difference in w
+        fd = (score(torch.tensor([0.3 + h], dtype=torch.float64)) - score(torch.tensor([0.3 - h], dtype=torch.float64))) / (2 * h)
+    assert abs(float(fd)) > 0 and float(w.grad) == pytest.approx(float(fd), rel=1e-5)
 
 
 def test_bad_inputs_get_one_clear_sentence():

@@ -36,3 +36,20 @@ def test_resume_and_force_together_and_resume_without_run(tmp_path):
     with pytest.raises(PdesymError, match="Nothing to resume"):
         prepare_run_folder(tmp_path / "r", resume=True)
     assert not (tmp_path / "r").exists()
+
+
+def test_jsonable_turns_arrays_and_scalars_into_plain_json():
+    import json
+    import math
+
+    import numpy as np
+    import torch
+
+    from pdesym.runs import jsonable
+
+    doc = {1: np.float64(0.25), "a": torch.tensor([1.5, float("nan")]), "n": np.int64(3), "b": np.bool_(True),
+           "t": (math.inf, "x"), "d": torch.float64}
+    got = jsonable(doc)
+    # oracle: the JSON text written out by hand (NaN and inf have no JSON form: null)
+    assert json.dumps(got, sort_keys=True) == ('{"1": 0.25, "a": [1.5, null], "b": true, "d": "torch.float64", '
+                                               '"n": 3, "t": [null, "x"]}')

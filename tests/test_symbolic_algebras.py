@@ -64,6 +64,11 @@ def test_kdv_commutators_match_hand_calculation():
             want = hand.get((i, j)) or tuple(-v for v in hand.get((j, i), (0, 0, 0, 0)))
             assert tuple(sc.table[i][j]) == want, (i, j)
     assert r.commutator_rows()[2][3] == "−2X3"
+    # a result without its table (e.g. built from discovered fields) gets the same one back
+    from dataclasses import replace
+
+    again = replace(r, structure=None).with_structure().structure
+    assert again.closed and [list(map(tuple, row)) for row in again.table] == [list(map(tuple, row)) for row in sc.table]
 
 
 def test_ks_exactly_three():

@@ -117,3 +117,18 @@ def test_fields_with_float_coefficients_print():
     text = VectorField(-0.25 * X + 1.5 * T * U, 2 * T, -0.333333 * U).text()
     assert text == "(1.5tu − 0.25x)∂x + 2t∂t − 0.333333u∂u"
     assert "0.5" in VectorField(0.5 * X, 0, 0).latex()
+
+
+def test_numbers_and_dictionary_coefficients_are_float64_whatever_torch_default():
+    """The house default is float64 even where torch's global default is float32 (outside the suite)."""
+    from pdesym.discovery.dictionary import FunctionDictionary
+
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        c = FunctionDictionary(1).coefficients(VectorField(X / 3, 0, U / 7))
+        out = VectorField(X / 3, 0, 0).numeric()(0.1, 0.0, 0.0)
+    finally:
+        torch.set_default_dtype(before)
+    assert c.dtype == torch.float64 and sorted(set(c.tolist())) == [0.0, 1 / 7, 1 / 3]  # oracle: exact rationals
+    assert out.dtype == torch.float64 and float(out[0]) == pytest.approx(0.1 / 3, rel=1e-15)

@@ -135,7 +135,7 @@ def default_scales(fields: Sequence[VectorField], data: Trajectories, *, scaling
     for f in fields:
         xi, tau, phi = (sp.expand(c) for c in f.components)
         _, report = transform_trajectories(probe, GroupAction.from_fields([f]),
-                                           torch.full((len(probe), 1), 1e-3), report=True)
+                                           torch.full((len(probe), 1), 1e-3, dtype=probe.u.dtype), report=True)
         if float(report.period_defect.max()) > 1e-9:
             scales.append(0.0)
             notes.append("does not keep the periodic domain (not a symmetry of periodic data)")
@@ -175,15 +175,14 @@ def _load_pde(pde: str, settings: BenchmarkSettings, device: str) -> dict[str, T
     return out
 
 
-def _generators(kind: str, pde: str, train: Trajectories) -> tuple[list[VectorField] | None, str]:
+def _generators(kind: str, pde: str, train: Trajectories) -> tuple[list[VectorField], str]:
+    """The generators of ``kind`` (exact: the complete algebra; learned: null-space discovery on ``train``) and how."""
     if kind == "exact":
         from pdesym.symbolic import find_symmetries
 
         return find_symmetries(pde).fields, "find_symmetries (complete algebra)"
-    try:
-        from pdesym.discovery.nullspace import nullspace_symmetries
-    except ImportError:
-        return None, "learned generators not available (pdesym.discovery is not installed)"
+    from pdesym.discovery.nullspace import nullspace_symmetries
+
     result = nullspace_symmetries(train.u, train.x[0], train.t[0], pde, degree=2)
     # approximate (unverified) fields are kept too: their flows are integrated numerically
     return list(result.fields), f"nullspace discovery on the training trajectories: rank {result.rank}, verified {result.verified}"
@@ -304,10 +303,6 @@ def run_fno_benchmark(pdes: Sequence[str], settings: BenchmarkSettings, out: str
                 action, scales = None, None
                 if aug != "none":
                     fields, how = _generators(aug, pde, train)
-                    if fields is None:
-                        record["generators"][f"{pde}/{n_train}/{aug}"] = {"available": False, "how": how}
-                        done += settings.seeds
-                        continue
                     scales, reasons = default_scales(fields, train)
                     if scales_override and scales_override.get(aug):
                         from pdesym.augment.sampling import parse_scales

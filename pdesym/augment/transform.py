@@ -96,10 +96,9 @@ def transform_trajectories(traj: Trajectories, action: GroupAction, eps: torch.T
     """
     if not isinstance(traj, Trajectories):
         raise PdesymError(f"transform_trajectories needs Trajectories, got {type(traj).__name__}.")
-    eps = torch.as_tensor(eps)
+    eps = torch.as_tensor(eps, dtype=traj.u.dtype, device=traj.u.device)  # a list of floats stays exact in float64
     if eps.ndim == 1 and action.size == 1:
         eps = eps[:, None]
-    eps = eps.to(device=traj.u.device, dtype=traj.u.dtype)
     if eps.shape != (len(traj), action.size):
         raise PdesymError(f"Group parameters must have shape ({len(traj)}, {action.size}) -- one row per "
                           f"trajectory, one column per generator -- got {tuple(eps.shape)}.")

@@ -197,7 +197,7 @@ class FunctionDictionary:
             if any(v != 0 for v in poly_terms.values()):
                 raise PdesymError(f"The field {field} is not in the span of {self!r}.")
             out.extend(row)
-        return torch.tensor(out, dtype=torch.get_default_dtype())
+        return torch.tensor(out, dtype=torch.float64)  # exact rationals kept to float64 whatever torch's default
 
 
 def _series_one(n: int, like: torch.Tensor) -> torch.Tensor:

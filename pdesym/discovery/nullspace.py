@@ -132,7 +132,7 @@ def nullspace_symmetries(u: Any, x: Any, t: Any, equation: Equation | str, degre
             raise PdesymError("Give the samples u, x, t or precomputed jets.")
         # float64 whatever the storage dtype: an exact generator's residual vanishes identically
         # in the jet values, so float32 data still gives a rounding-level null space in float64
-        u, x, t = (torch.as_tensor(a).to(torch.float64) for a in (u, x, t))
+        u, x, t = (torch.as_tensor(a, dtype=torch.float64) for a in (u, x, t))
         with torch.no_grad():
             jets = compute_jets(u, x, t, eq, method=method, time=time, **jet_options).sample(n_points, seed)
     else:

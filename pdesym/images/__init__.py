@@ -9,3 +9,27 @@
 
 The shared, dimension-agnostic parts live in :mod:`pdesym.generators` and :mod:`pdesym.flows`.
 """
+
+from pdesym.images.classifier import ClassifierConfig, SmallCNN, TrainedClassifier, train_classifier
+from pdesym.images.data import ImageSet, load_images
+from pdesym.images.discovery import DiscoveryConfig, ImageDiscovery, discover_image_symmetries
+from pdesym.images.runs import run_discover, run_semola
+from pdesym.images.semola import SemolaConfig, SemolaResult, compare_augmentations, train_semola
+
+__all__ = [
+    "ImageSet",
+    "load_images",
+    "ClassifierConfig",
+    "SmallCNN",
+    "TrainedClassifier",
+    "train_classifier",
+    "DiscoveryConfig",
+    "ImageDiscovery",
+    "discover_image_symmetries",
+    "SemolaConfig",
+    "SemolaResult",
+    "train_semola",
+    "compare_augmentations",
+    "run_discover",
+    "run_semola",
+]

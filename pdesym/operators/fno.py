@@ -71,6 +71,7 @@ class SpectralConv1d(nn.Module):
         return torch.fft.irfft(out_hat, n=nx, dim=-1)
 
     def extra_repr(self) -> str:
+        """Sizes shown by ``repr(model)``."""
         return f"in_channels={self.in_channels}, out_channels={self.out_channels}, modes={self.modes}"
 
 

@@ -202,7 +202,7 @@ def solve(
     if chosen == "colehopf":
         nu, a = burgers_form(plan.split)
         try:
-            u = colehopf_solve(u0.to(torch.float64), grid.length, torch.tensor(local), nu=nu, a=a,
+            u = colehopf_solve(u0.to(torch.float64), grid.length, torch.tensor(local, dtype=torch.float64), nu=nu, a=a,
                                refine=refine).to(dt_)
         except PdesymError:
             if method != "auto":

@@ -40,7 +40,6 @@ __all__ = ["DeterminingSystem", "determining_equations", "FIELD_DEPENDS", "as_eq
 
 #: ξ, τ, φ and the variables (indices into x, t, u) they depend on.
 FIELD_DEPENDS: dict[str, tuple[int, ...]] = {"xi": (0, 1, 2), "tau": (0, 1, 2), "phi": (0, 1, 2)}
-_E = {0: (1, 0, 0), 1: (0, 1, 0), 2: (0, 0, 1)}
 
 
 def as_equation(equation: Equation | str) -> Equation:

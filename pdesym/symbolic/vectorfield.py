@@ -171,9 +171,10 @@ class VectorField:
 
         if modules == "torch":
             def evaluate(x, t, u):
-                x, t, u = (torch.as_tensor(a, dtype=torch.get_default_dtype()) if not isinstance(a, torch.Tensor) else a
+                # plain numbers and integer tensors are evaluated in float64 (the house default), not torch's
+                x, t, u = (torch.as_tensor(a, dtype=torch.float64) if not isinstance(a, torch.Tensor) else a
                            for a in (x, t, u))
-                ref = x if x.is_floating_point() else torch.as_tensor(x, dtype=torch.get_default_dtype())
+                ref = x if x.is_floating_point() else x.to(torch.float64)
                 shape = torch.broadcast_shapes(x.shape, t.shape, u.shape)
                 out = [c if isinstance(c, torch.Tensor) else torch.tensor(float(c), dtype=ref.dtype, device=ref.device)
                        for c in fn(x, t, u)]
