@@ -207,6 +207,15 @@ def register(app: typer.Typer) -> None:
             check_choice("preset", preset.strip().lower(), SOLVER_PRESETS)
             spec, spec_args = preset.strip().lower(), [preset.strip().lower()]
         else:
+            from pdesym.equations import get_equation
+
+            # parse before the progress bar: a typo or a non-evolution equation is one sentence, no bar
+            typed = get_equation(equation)
+            if not typed.is_evolution:
+                raise PdesymError(
+                    f"pdesym generate solves evolution equations u_t = K(x, t, u, u_x, ...), but {typed.text!r} "
+                    f"is solved for {typed.leading}; write it with u_t alone on the left, e.g. 'u_t = u_xx'."
+                )
             spec, spec_args = equation, ["--equation", equation]
         out = out if out is not None else default_output(spec)
         options = dict(n_train=n_train, n_valid=n_valid, n_test=n_test, nx=nx, nt_out=nt_out, dt=dt, length=length,

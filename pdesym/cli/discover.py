@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
     @app.command("discover", epilog=examples(
         "pdesym discover kdv --trajectories 2 --snapshots 20 --points 1500 --out runs/kdv",
         "pdesym discover data/kdv-small.h5 --method both --steps 800 --out runs/kdv-both",
-        "pdesym discover ckdv --basis 'sqrt(t+1)' --format md",
+        "pdesym discover ckdv --basis 'sqrt(t+1), 1/sqrt(t+1)' --format md",
         "pdesym --json discover burgers --trajectories 2 --snapshots 20 --points 1500 --out runs/burgers --force"))
     @command_errors
     @interruptible("Interrupted; a neural run keeps its last checkpoint in the run folder: rerun the same "
