@@ -156,4 +156,4 @@ def register(app: typer.Typer) -> None:
             console.print(text, markup=False, highlight=False, soft_wrap=True, end="" if text.endswith("\n") else "\n")
         if not settings.quiet:
             err_console.print(f"Wrote {result.folder}/ (symmetries.json, report.md, config.json, plots"
-                              + (", checkpoint.pt" if method != "nullspace" else "") + ")")
+                              + (", checkpoint.pt" if method != "nullspace" else "") + ")", soft_wrap=True)
