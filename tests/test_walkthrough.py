@@ -17,3 +17,17 @@ def test_generate_refuses_a_non_evolution_equation_before_any_progress(cli, tmp_
     r = cli("generate", "--equation", "u_tt = u_xx", "--n-train", "1", "--out", tmp_path / "w.h5")
     assert r.exit_code == 1 and "solves evolution equations" in r.output and "u_tt" in r.output
     assert "0/" not in r.output and not list(tmp_path.iterdir())
+
+
+def test_discover_says_what_is_missing_and_what_to_try(cli, tmp_path, monkeypatch):
+    # nkdv's exact algebra has generators in exp(±t/50): plain monomials cannot find them all
+    from pdesym.symbolic import find_symmetries
+
+    monkeypatch.chdir(tmp_path)
+    r = cli("discover", "nkdv", "--trajectories", "2", "--snapshots", "20", "--points", "1500", "--out", "runs/n")
+    assert r.exit_code == 0, r.output
+    exact = find_symmetries("nkdv").dimension
+    found = len(__import__("json").loads((tmp_path / "runs/n/symmetries.json").read_text())["generators"])
+    assert found < exact
+    assert f"found {found} of its {exact} dimensions" in r.output
+    assert f"Hint: {exact - found} of the {exact} exact generators were not found" in r.output and "--basis" in r.output

@@ -82,6 +82,20 @@ def _check_source(source: str, equation: str | None) -> None:
         get_equation(equation)
 
 
+def _missing_hint(doc: dict, source: str) -> str | None:
+    """What to try when the found span is smaller than the exact algebra (the report says how many)."""
+    cos = doc.get("cosines") or {}
+    ref, found = cos.get("reference_dimension"), len(cos.get("values") or [])
+    if not isinstance(ref, int) or found >= ref:
+        return None
+    eq = (doc.get("equation") or {}).get("name") or (doc.get("equation") or {}).get("text") or source
+    eq = f'"{eq}"' if " " in eq else eq
+    return (f"Hint: {ref - found} of the {ref} exact generators were not found; 'pdesym symmetries {eq}' "
+            f"shows them. Generators outside monomials in x, t, u need --basis (e.g. 'sqrt(t+1), 1/sqrt(t+1)' "
+            f"or 'exp(t/50), exp(-t/50)'); a higher --degree, more --points or, for --method neural, other "
+            f"--steps may also help.")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``discover`` command to the root app."""
 
@@ -157,3 +171,6 @@ def register(app: typer.Typer) -> None:
         if not settings.quiet:
             err_console.print(f"Wrote {result.folder}/ (symmetries.json, report.md, config.json, plots"
                               + (", checkpoint.pt" if method != "nullspace" else "") + ")", soft_wrap=True)
+            hint = _missing_hint(doc, source)
+            if hint:
+                err_console.print(hint, soft_wrap=True, markup=False)
