@@ -31,3 +31,17 @@ def test_discover_says_what_is_missing_and_what_to_try(cli, tmp_path, monkeypatc
     assert found < exact
     assert f"found {found} of its {exact} dimensions" in r.output
     assert f"Hint: {exact - found} of the {exact} exact generators were not found" in r.output and "--basis" in r.output
+
+
+def test_generate_counts_what_it_kept_when_it_drops_blow_ups(cli, tmp_path):
+    # dt = 50 blows KS up at once: both trajectories are dropped, and the summary must say so
+    import h5py
+
+    out = tmp_path / "drop.h5"
+    r = cli("generate", "ks", "--dt", "50", "--nx", "64", "--nt-out", "5", "--n-train", "2", "--n-valid", "0",
+            "--n-test", "0", "--on-blowup", "drop", "--out", out)
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    with h5py.File(out, "r") as f:  # the file's own count is the oracle
+        kept = sum(d.shape[0] for name, d in f["train"].items() if name.startswith("pde_"))
+    assert kept == 0 and "train 0 (2 dropped)" in text and "every trajectory of train blew up" in text
