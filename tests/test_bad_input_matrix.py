@@ -116,6 +116,7 @@ CASES: list[tuple[tuple[str, ...], str]] = [
     (("benchmark", "fno", "--out", "plainfile"), "plainfile"),
     # discover
     (("discover", "nope"), "neither a preset"),
+    (("discover", "u_t = u_xx + u^2"), "pdesym discover works on data"),
     (("discover", "nan.h5"), "NaN or Inf"),
     (("discover", "inf.h5"), "NaN or Inf"),
     (("discover", "text.h5"), "not an HDF5 file"),

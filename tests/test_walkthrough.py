@@ -45,3 +45,11 @@ def test_generate_counts_what_it_kept_when_it_drops_blow_ups(cli, tmp_path):
     with h5py.File(out, "r") as f:  # the file's own count is the oracle
         kept = sum(d.shape[0] for name, d in f["train"].items() if name.startswith("pde_"))
     assert kept == 0 and "train 0 (2 dropped)" in text and "every trajectory of train blew up" in text
+
+
+def test_discover_on_a_typed_equation_says_how_to_get_data(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = cli("discover", "u_t = u_xx + u^2")
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and "pdesym generate --equation 'u_t = u_xx + u^2'" in text and "Traceback" not in text
+    assert not list(tmp_path.iterdir())

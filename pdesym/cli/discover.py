@@ -72,6 +72,12 @@ def _check_source(source: str, equation: str | None) -> None:
     path = Path(source)
     if not path.exists():
         if source.strip().lower() not in EQUATION_PRESETS:
+            if "=" in source:  # a typed equation: discovery needs its data first
+                raise PdesymError(
+                    f"pdesym discover works on data; make some first with "
+                    f"pdesym generate --equation '{source}' --out data/my.h5, then run pdesym discover data/my.h5 "
+                    f"(or pdesym symmetries '{source}' for the exact algebra)."
+                )
             raise PdesymError(f"{source!r} is neither a preset ({', '.join(EQUATION_PRESETS)}) nor an existing "
                               "dataset file.")
     else:
