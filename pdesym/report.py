@@ -411,7 +411,7 @@ def plot_fields(values: np.ndarray, x: np.ndarray, t: np.ndarray, titles: Sequen
         v = values[i]
         xi, tau, phi = v[..., 0], v[..., 1], v[..., 2]
         q = ax.quiver(X, Tg, xi, tau, phi, cmap="viridis", angles="xy")
-        fig.colorbar(q, ax=ax, label="φ")
+        fig.colorbar(q, ax=ax, label="φ (scaled)")  # every component is divided by a range, as the arrows
         ax.set_title(f"X{i + 1}: {titles[i]}" if i < len(titles) else f"X{i + 1}", fontsize=9)
         ax.set_xlabel("x")
         ax.set_ylabel("t")
