@@ -105,10 +105,10 @@ def main() -> None:
     for label, text, degree, basis in CASES:
         funcs = parse_basis(basis)
         t_det, system = _best(lambda: determining_equations(text), args.repeat)
-        t_dir, sol = _best(lambda: solve_direct(system), args.repeat)
+        t_dir, _ = _best(lambda: solve_direct(system), args.repeat)
         t_ans, raw = _best(lambda: solve_ansatz(system, degree=degree, basis=funcs), args.repeat)
         t_tot_d, res_d = _best(lambda: find_symmetries(text), args.repeat)
-        t_tot_a, res_a = _best(lambda: find_symmetries(text, method="ansatz", degree=degree, basis=basis or None),
+        t_tot_a, _ = _best(lambda: find_symmetries(text, method="ansatz", degree=degree, basis=basis or None),
                                args.repeat)
         dim = f"{res_d.dimension}" + ("+∞" if res_d.families else "")
         base, ratio = "", ""

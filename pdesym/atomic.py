@@ -11,7 +11,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["AtomicFile", "atomic_folder", "atomic_savefig", "atomic_torch_save", "atomic_write"]
 
@@ -84,7 +87,7 @@ def atomic_torch_save(path: str | os.PathLike, obj: object) -> Path:
     return atomic_write(path, write)
 
 
-def atomic_savefig(fig, path: str | os.PathLike, **savefig_kwargs) -> Path:
+def atomic_savefig(fig: "Figure", path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
     """Save a matplotlib figure atomically (format from the suffix, PNG without one) and close it."""
     import matplotlib.pyplot as plt
 

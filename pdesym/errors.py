@@ -7,6 +7,8 @@ usage errors that typer/click catch first); library users catch :class:`PdesymEr
 
 from __future__ import annotations
 
+from typing import Iterable
+
 __all__ = ["PdesymError", "check_choice"]
 
 
@@ -14,7 +16,7 @@ class PdesymError(ValueError):
     """Bad input to pdesym: an equation, a file, an option or a combination of them."""
 
 
-def check_choice(kind: str, value: str, choices) -> str:
+def check_choice(kind: str, value: str, choices: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``choices``; otherwise raise one clear sentence.
 
     One checker for every string choice (presets, methods, bases, validities), so that each

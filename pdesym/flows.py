@@ -92,11 +92,24 @@ def integrate_flow(
     s = torch.tensor([0.0, 1.0], dtype=points.dtype, device=points.device)
     options = None if method == "dopri5" else {"step_size": 1.0 / steps}
     if adjoint:
+        # ε rides along as a constant extra state component instead of an adjoint parameter: an ε
+        # computed from the field's own parameters (a normalised step) would otherwise have its
+        # gradient counted twice (torchdiffeq differentiates the parameters through ε as well)
         params = tuple(p for p in (field.parameters() if isinstance(field, nn.Module) else ()) if p.requires_grad)
-        if e.requires_grad:
-            params = params + (e,)
-        out = torchdiffeq.odeint_adjoint(rhs, points, s, method=method, options=options, rtol=rtol, atol=atol,
-                                         adjoint_params=params)
+        n = points.shape[-1]
+        aug = torch.cat([points, e.expand(*points.shape[:-1], 1)], dim=-1)
+
+        class _Augmented(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.field = field if isinstance(field, nn.Module) else None
+
+            def forward(self, _s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+                v = y[..., n:] * field(y[..., :n])
+                return torch.cat([v, torch.zeros_like(y[..., n:])], dim=-1)
+
+        out = torchdiffeq.odeint_adjoint(_Augmented(), aug, s, method=method, options=options, rtol=rtol, atol=atol,
+                                         adjoint_params=params)[..., :n]
     else:
         out = torchdiffeq.odeint(rhs, points, s, method=method, options=options, rtol=rtol, atol=atol)
     return out[-1]

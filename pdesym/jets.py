@@ -403,13 +403,14 @@ def sample_patches(u, x, t, n: int, *, size: tuple[int, int] = (7, 9), seed: int
                    equation: Equation | str | None = None) -> Patches:
     """``n`` random (pt, px) windows of the samples, seeded; windows never cross the grid edges.
 
-    x is unwrapped inside each window, so a periodic grid's windows are plain rectangles.
+    x is unwrapped inside each window, so a periodic grid's windows are plain rectangles. Sizes
+    may be even (the 64×64 patches of Ko et al.); the "centre" is then sample [pt//2, px//2].
     """
     U_, X_, T_ = _as_grid(u, x, t)
     B, nt, nx = U_.shape
     pt, px = size
-    if pt % 2 == 0 or px % 2 == 0 or pt > nt or px > nx:
-        raise PdesymError(f"Patch size {size} must be odd and fit in the grid (nt={nt}, nx={nx}).")
+    if pt < 3 or px < 3 or pt > nt or px > nx:
+        raise PdesymError(f"Patch size {size} must be at least 3×3 and fit in the grid (nt={nt}, nx={nx}).")
     gen = torch.Generator().manual_seed(int(seed))
     b = torch.randint(0, B, (n,), generator=gen)
     it = torch.randint(0, nt - pt + 1, (n,), generator=gen)

@@ -52,6 +52,7 @@ __all__ = [
     "prolong",
     "prolongation_residual",
     "linearisation",
+    "residual_from_derivatives",
 ]
 
 
@@ -193,8 +194,35 @@ class ResidualParts:
     phi: torch.Tensor
 
 
-def _residual_from_derivatives(dx: list[tuple], dt: tuple, jets: Jets, lin: list[torch.Tensor]) -> ResidualParts:
-    """R from D_x^j and D_t of (ξ, τ, φ); any component may be None (zero)."""
+FieldComponents = tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]
+
+
+def residual_from_derivatives(dx: Sequence[FieldComponents], dt: FieldComponents, jets: Jets,
+                              lin: Sequence[torch.Tensor]) -> ResidualParts:
+    r"""The residual :math:`R = D_tQ - F'[u](Q)` from total derivatives of the fields' components.
+
+    With :math:`Q = \varphi - \xi u_x - \tau u_t`, Leibniz gives
+
+    .. math:: D_x^j Q = D_x^j\varphi - \sum_{a\le j}\binom{j}{a}\big(D_x^a\xi\,u_{x^{j-a+1}}
+              + D_x^a\tau\,u_{x^{j-a}t}\big),\qquad
+              D_tQ = D_t\varphi - D_t\xi\,u_x - \xi u_{xt} - D_t\tau\,u_t - \tau u_{tt},
+
+    and :math:`F'[u](Q) = \sum_j (\partial F/\partial u_{x^j})\,D_x^j Q`. This is the common
+    back end of every field representation (nested jvp, dictionary series, MLP Taylor mode):
+    each only has to supply the derivatives.
+
+    Args:
+        dx: ``dx[j] = (D_x^j ξ, D_x^j τ, D_x^j φ)`` for j = 0..n (n = spatial order), each (N, K);
+            any component may be ``None`` (identically zero, e.g. one slot of a dictionary block).
+        dt: ``(D_t ξ, D_t τ, D_t φ)``, each (N, K) or ``None``.
+        jets: flat on-shell jets (N,) holding :math:`u_{x^i}` (i ≤ n + 1), :math:`u_{x^i t}`
+            (i ≤ n) and :math:`u_{tt}`.
+        lin: the values (N,) of :math:`\partial F/\partial u_{x^j}`, j = 0..n
+            (:func:`linearisation` evaluated at the jets).
+
+    Returns:
+        :class:`ResidualParts`, each (N, K).
+    """
     n = len(lin) - 1
     u = {o: v.unsqueeze(-1) for o, v in jets.values.items()}
     ref = next(c for c in dx[0] if c is not None)
@@ -268,7 +296,7 @@ def characteristic_residual(fields, jets: Jets, equation: Equation | str | None 
         dx = own(flat, n) if callable(own) else x_derivatives(fn, flat, n)
         own_t = getattr(fields, "t_derivative", None)
         dt = own_t(flat) if callable(own_t) else t_derivative(fn, flat)
-        result = _residual_from_derivatives([tuple(d.unbind(-1)) for d in dx], tuple(dt.unbind(-1)), flat, lin)
+        result = residual_from_derivatives([tuple(d.unbind(-1)) for d in dx], tuple(dt.unbind(-1)), flat, lin)
     if parts:
         return result
     return result.R.reshape(*shape, -1)
@@ -283,7 +311,7 @@ def _dictionary_parts(dictionary, jets: Jets, lin) -> ResidualParts:
     for slot in range(3):
         dxs = [tuple(d if s == slot else None for s in range(3)) for d in dx]
         dts = tuple(dt if s == slot else None for s in range(3))
-        blocks.append(_residual_from_derivatives(dxs, dts, jets, lin))
+        blocks.append(residual_from_derivatives(dxs, dts, jets, lin))
     cat = lambda name: torch.cat([getattr(b, name) for b in blocks], dim=-1)  # noqa: E731
     return ResidualParts(*(cat(k) for k in ("R", "DtQ", "FQ", "Q", "xi", "tau", "phi")))
 

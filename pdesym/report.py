@@ -28,13 +28,16 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from pdesym.atomic import atomic_savefig
 from pdesym.errors import PdesymError
 from pdesym.symbolic.result import FORMAT, SymmetryResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "DOMAINS",
@@ -360,7 +363,7 @@ def to_latex(doc: Mapping[str, Any]) -> str:
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {"md": to_markdown, "json": to_json, "latex": to_latex}
 
 
-def print_report(doc: Mapping[str, Any], console, *, quiet: bool = False) -> None:
+def print_report(doc: Mapping[str, Any], console: "Console", *, quiet: bool = False) -> None:
     """Rich table of the generators, then cosines, discovery facts, timings and notes."""
     from rich.table import Table
 

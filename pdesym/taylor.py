@@ -20,12 +20,15 @@ nested ``jvp`` (:func:`sequential_x_derivatives`, :func:`sequential_t_derivative
 from __future__ import annotations
 
 from math import factorial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import nn
 
 from pdesym.errors import PdesymError
+
+if TYPE_CHECKING:
+    from pdesym.jets import Jets
 
 __all__ = [
     "input_series",
@@ -45,7 +48,7 @@ __all__ = [
 ]
 
 
-def input_series(jets, n: int) -> torch.Tensor:
+def input_series(jets: "Jets", n: int) -> torch.Tensor:
     r"""The series of (x + s, t, U(s)) at the jet points: shape (n + 1, N, 3)."""
     x, t = jets.x, jets.t
     zero, one = torch.zeros_like(x), torch.ones_like(x)
@@ -162,14 +165,14 @@ def apply_module(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
     return fn(a)
 
 
-def sequential_x_derivatives(module: nn.Module, jets, n: int, *, k: int | None = None) -> list[torch.Tensor]:
+def sequential_x_derivatives(module: nn.Module, jets: "Jets", n: int, *, k: int | None = None) -> list[torch.Tensor]:
     r""":math:`[D_x^j V]_{j\le n}` of ``V(x, t, u) = module([x, t, u]).reshape(N, K, 3)``, each (N, K, 3)."""
     out = apply_module(module, input_series(jets, n))  # (n+1, N, 3K)
     out = out.reshape(out.shape[0], out.shape[1], -1, 3) if k is None else out.reshape(out.shape[0], out.shape[1], k, 3)
     return derivatives(out)
 
 
-def sequential_t_derivative(module: nn.Module, jets, *, k: int | None = None) -> torch.Tensor:
+def sequential_t_derivative(module: nn.Module, jets: "Jets", *, k: int | None = None) -> torch.Tensor:
     r""":math:`D_t V = V_t + V_u u_t` of ``V = module([x, t, u])``, (N, K, 3): a first-order series along (0, 1, u_t)."""
     x, t, u = jets.x, jets.t, jets[(0, 0)]
     a = torch.stack([torch.stack([x, t, u], -1),

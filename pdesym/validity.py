@@ -26,6 +26,7 @@ equations (DESIGN §7.1): compare fields on the same data, never threshold acros
 
 from __future__ import annotations
 
+import math
 from math import factorial
 from typing import Callable
 
@@ -44,6 +45,8 @@ __all__ = [
     "validity_grams",
     "flow_validity",
     "flow_points",
+    "FLOW_REDUCTIONS",
+    "fit_stencils",
     "jet_flow_validity",
 ]
 
@@ -109,30 +112,47 @@ def validity_grams(fields, jets: Jets, equation: Equation | str | None = None, *
 
 
 # --------------------------------------------------------------------------- finite flows
-def flow_points(fields, points: torch.Tensor, eps: float | torch.Tensor, *, steps: int = 8,
-                method: str = "rk4") -> torch.Tensor:
-    r"""Points (K, P, 3) moved along each field k for "time" ``eps`` (scalar or (K,)): :math:`\exp(\varepsilon V_k)`.
+#: How :func:`flow_validity` turns per-point scores into one number per field.
+FLOW_REDUCTIONS = {
+    "mean": "mean over fit points of (u_t - F)^2 / (u_t^2 + F^2)",
+    "median": "median of the same ratio (robust to the few points where the data are not resolved)",
+    "global": "sum of (u_t - F)^2 over sum of (u_t^2 + F^2) (quiet points weigh by their size)",
+}
 
-    Integrated with torchdiffeq (fixed-step ``method``, ``steps`` steps; differentiable).
-    """
-    from torchdiffeq import odeint
 
-    fn, _ = as_field_function(fields)
-    K = points.shape[0]
-    eps = torch.as_tensor(eps, dtype=points.dtype, device=points.device).reshape(-1)
-    scale = eps.expand(K).reshape(K, 1, 1)
+class _OwnFlow(torch.nn.Module):
+    """y (K, P, 3) -> field k at the points of flow k; a Module so the adjoint finds the field's parameters."""
 
-    def velocity(_s, y):
+    def __init__(self, fields) -> None:
+        super().__init__()
+        from pdesym.prolongation import as_field_function
+
+        if isinstance(fields, torch.nn.Module):
+            self.module = fields
+        self.fn = as_field_function(fields)[0]
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        K = y.shape[0]
         flat = y.reshape(-1, 3)
-        v = fn(flat[:, 0], flat[:, 1], flat[:, 2])  # (K*P, K, 3)
+        v = self.fn(flat[:, 0], flat[:, 1], flat[:, 2])  # (K*P, K, 3)
         v = v.reshape(K, -1, v.shape[-2], 3)
         idx = torch.arange(K, device=y.device)
-        own = v[idx, :, idx, :]  # field k at the points of flow k
-        return own * scale
+        return v[idx, :, idx, :]
 
-    s = torch.linspace(0.0, 1.0, 2, dtype=points.dtype, device=points.device)
-    out = odeint(velocity, points, s, method=method, options={"step_size": 1.0 / steps})
-    return out[-1]
+
+def flow_points(fields, points: torch.Tensor, eps: float | torch.Tensor, *, steps: int = 8,
+                method: str = "rk4", adjoint: bool = False) -> torch.Tensor:
+    r"""Points (K, P, 3) moved along each field k for "time" ``eps`` (scalar or (K,)): :math:`\exp(\varepsilon V_k)`.
+
+    Integrated with torchdiffeq (:func:`pdesym.flows.integrate_flow`: ``method`` with ``steps``
+    fixed steps over s ∈ [0, 1], or adaptive dopri5; ``adjoint`` for the adjoint backward pass).
+    Differentiable in the field and ε.
+    """
+    from pdesym.flows import integrate_flow
+
+    K = points.shape[0]
+    eps = torch.as_tensor(eps, dtype=points.dtype, device=points.device).reshape(-1).expand(K)
+    return integrate_flow(_OwnFlow(fields), points, eps, method=method, steps=steps, adjoint=adjoint)
 
 
 def _poly_jets(px: torch.Tensor, pt: torch.Tensor, pu: torch.Tensor, cx: torch.Tensor, ct: torch.Tensor,
@@ -157,18 +177,53 @@ def _poly_jets(px: torch.Tensor, pt: torch.Tensor, pu: torch.Tensor, cx: torch.T
     return out
 
 
-def flow_validity(fields, patches: Patches, equation: Equation | str | None = None, *, eps: float = 0.05,
-                  steps: int = 8, deg_x: int | None = None, deg_t: int = 2, normalise: bool = True) -> torch.Tensor:
-    r"""Finite-flow validity of K fields on sampled patches, shape (K,).
+def fit_stencils(shape: tuple[int, int], stencil: tuple[int, int] | None = None, points: int = 1,
+                 crop: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where :func:`flow_validity` re-estimates jets in a (pt, px) patch.
 
-    Every sample (x, t, u) of each patch moves along :math:`\exp(\varepsilon V_k)`; a polynomial
-    in (x, t) of degrees (deg_x, deg_t) is fitted by least squares to the moved samples, its
-    derivatives at the moved patch centre give the jet, and the score is the mean over patches
-    of :math:`(u_t - F)^2 / (u_t^2 + F^2)` for :math:`u_t = F`. With ``normalise`` each field is
-    first scaled to unit size :math:`\overline{(\xi/L_x)^2 + (\tau/L_t)^2 + (\varphi/\sigma_u)^2}`
-    on the patches (L the extent of x, t; σ_u the spread of u), so ε is a fraction of the data
-    scale. An exact symmetry scores like ε = 0 (the fit error); a non-symmetry grows with ε.
+    Returns (it, ix) the centre samples, shape (E,), and (ti, xi) the stencil samples around each,
+    shape (E, st, sx). ``stencil`` None: one fit through the whole patch at its centre. Otherwise
+    a regular grid of about ``points`` centres whose stencils lie inside the patch at least
+    ``crop`` samples away from its edges (the moved samples of a stencil surround its moved
+    centre; no fit reaches past the patch).
     """
+    pt, px = shape
+    st, sx = (pt, px) if stencil is None else stencil
+    if st < 3 or sx < 3 or st + 2 * crop > pt or sx + 2 * crop > px:
+        raise PdesymError(f"A fit stencil of {st}×{sx} samples with crop {crop} does not fit in patches of {pt}×{px}.")
+    if stencil is None:
+        it, ix = torch.tensor([pt // 2]), torch.tensor([px // 2])
+    else:
+        g = max(1, math.isqrt(max(int(points), 1) - 1) + 1)  # ceil(sqrt(points)) per axis
+        lo_t, hi_t = crop + st // 2, pt - 1 - crop - (st - 1 - st // 2)
+        lo_x, hi_x = crop + sx // 2, px - 1 - crop - (sx - 1 - sx // 2)
+        ct = torch.linspace(lo_t, hi_t, min(g, hi_t - lo_t + 1)).round().long().unique()
+        cx = torch.linspace(lo_x, hi_x, min(g, hi_x - lo_x + 1)).round().long().unique()
+        it, ix = (c.reshape(-1) for c in torch.meshgrid(ct, cx, indexing="ij"))
+    ti = it[:, None, None] - st // 2 + torch.arange(st)[None, :, None]
+    xi = ix[:, None, None] - sx // 2 + torch.arange(sx)[None, None, :]
+    return it, ix, ti.expand(-1, st, sx), xi.expand(-1, st, sx)
+
+
+def flow_validity(fields, patches: Patches, equation: Equation | str | None = None, *, eps: float = 0.05,
+                  steps: int = 8, method: str = "rk4", adjoint: bool = False, deg_x: int | None = None,
+                  deg_t: int = 2, stencil: tuple[int, int] | None = None, points: int = 1, crop: int = 0,
+                  reduce: str = "mean", normalise: bool = True, per_point: bool = False) -> torch.Tensor:
+    r"""Finite-flow validity of K fields on sampled patches, shape (K,) (or (K, n, E) with ``per_point``).
+
+    Every sample (x, t, u) of each patch moves along :math:`\exp(\varepsilon V_k)` (torchdiffeq,
+    ``method`` with ``steps`` steps, optionally adjoint); polynomials in (x, t) of degrees
+    (deg_x, deg_t) are fitted by least squares to the moved samples of each fit stencil (the whole
+    patch, or ``points`` interior stencils of size ``stencil`` — see :func:`fit_stencils`), their
+    derivatives at the moved stencil centre give the jet, and each point scores
+    :math:`r = (u_t - F)^2 / (u_t^2 + F^2)` for :math:`u_t = F`, reduced by ``reduce``
+    (:data:`FLOW_REDUCTIONS`). With ``normalise`` each field is first scaled to unit size
+    :math:`\overline{(\xi/L_x)^2 + (\tau/L_t)^2 + (\varphi/\sigma_u)^2}` on the patches (L the
+    extent of x, t; σ_u the spread of u), so ε is a fraction of the data scale. An exact symmetry
+    scores like ε = 0 (the fit error, which needs data resolved on the stencil in x *and* t); a
+    non-symmetry grows like ε².
+    """
+    check_choice("flow reduction", reduce, FLOW_REDUCTIONS)
     eq = equation if equation is not None else patches.equation
     if eq is None:
         raise PdesymError("The flow validity needs the equation; pass equation=... .")
@@ -177,6 +232,11 @@ def flow_validity(fields, patches: Patches, equation: Equation | str | None = No
         raise PdesymError(f"The flow validity needs an evolution equation u_t = F; {eq.text!r} is not one.")
     n = eq.spatial_order
     deg_x = deg_x if deg_x is not None else n + 2
+    it, ix, ti, xi = fit_stencils(tuple(patches.u.shape[1:]), stencil, points, crop)
+    fields = _as_dictionary_fields(fields)
+    if ti.shape[1] <= deg_t or ti.shape[2] <= deg_x:
+        raise PdesymError(f"A {ti.shape[1]}×{ti.shape[2]} fit stencil cannot carry a polynomial of degrees "
+                          f"({deg_x}, {deg_t}) in (x, t); use a larger stencil or lower degrees.")
     fn, _ = as_field_function(fields)
     pts = torch.stack([patches.x, patches.t, patches.u], dim=-1)  # (n, pt, px, 3)
     flat = pts.reshape(-1, 3)
@@ -188,21 +248,32 @@ def flow_validity(fields, patches: Patches, equation: Equation | str | None = No
                               flat[:, 2].std()]).clamp_min(torch.finfo(flat.dtype).tiny)
         size = (V0 / scales).pow(2).sum(-1).mean(0).sqrt()  # (K,)
         eps_k = eps_k / size.clamp_min(torch.finfo(flat.dtype).tiny)
-    moved = flow_points(fields, flat.unsqueeze(0).expand(K, -1, 3).contiguous(), eps_k, steps=steps)
+    moved = flow_points(fields, flat.unsqueeze(0).expand(K, -1, 3).contiguous(), eps_k, steps=steps, method=method,
+                        adjoint=adjoint)
     moved = moved.reshape(K, *pts.shape)  # (K, n, pt, px, 3)
-    it, ix = patches.centre
-    c = moved[:, :, it, ix, :]  # (K, n, 3)
-    hx = (patches.x[:, 0, 1] - patches.x[:, 0, 0]).abs().expand(K, -1)
-    ht = (patches.t[:, 1, 0] - patches.t[:, 0, 0]).abs().expand(K, -1)
-    P = moved.reshape(K, moved.shape[1], -1, 3)
+    dev = moved.device
+    it, ix, ti, xi = it.to(dev), ix.to(dev), ti.to(dev), xi.to(dev)
+    c = moved[:, :, it, ix, :]  # (K, n, E, 3)
+    P = moved[:, :, ti, xi, :].flatten(3, 4)  # (K, n, E, st*sx, 3)
+    E = it.shape[0]
+    hx = (patches.x[:, 0, 1] - patches.x[:, 0, 0]).abs().reshape(1, -1, 1).expand(K, -1, E)
+    ht = (patches.t[:, 1, 0] - patches.t[:, 0, 0]).abs().reshape(1, -1, 1).expand(K, -1, E)
     orders = [(k, 0) for k in range(n + 1)] + [(0, 1)]
     jets = _poly_jets(P[..., 0], P[..., 1], P[..., 2], c[..., 0], c[..., 1], hx, ht, deg_x, deg_t, orders)
     names = {str(_sym(o)): v for o, v in jets.items() if o != (0, 0)}
     names["u"] = jets[(0, 0)]
     F = eq.rhs_function()(c[..., 0], c[..., 1], names)
     ut = jets[(0, 1)]
-    score = (ut - F).pow(2) / (ut.pow(2) + F.pow(2)).clamp_min(torch.finfo(ut.dtype).tiny)
-    return score.mean(-1)
+    tiny = torch.finfo(ut.dtype).tiny
+    num, den = (ut - F).pow(2), ut.pow(2) + F.pow(2)
+    score = num / den.clamp_min(tiny)  # (K, n, E)
+    if per_point:
+        return score
+    if reduce == "global":
+        return num.flatten(1).sum(-1) / den.flatten(1).sum(-1).clamp_min(tiny)
+    if reduce == "median":
+        return score.flatten(1).median(-1).values
+    return score.flatten(1).mean(-1)
 
 
 def jet_flow_validity(fields, jets: Jets, equation: Equation | str | None = None, *, eps: float = 0.05,
@@ -238,9 +309,7 @@ def jet_flow_validity(fields, jets: Jets, equation: Equation | str | None = None
     from pdesym.discovery.dictionary import DictionaryFields
     from pdesym.symbolic.vectorfield import VectorField
 
-    if isinstance(fields, VectorField) or (isinstance(fields, (list, tuple)) and fields
-                                           and all(isinstance(f, VectorField) for f in fields)):
-        fields = DictionaryFields.from_vector_fields(fields) or fields  # convert once, not per RK stage
+    fields = _as_dictionary_fields(fields)
     fn, _ = as_field_function(fields)
     V0 = fn(flat.x, flat.t, flat[(0, 0)])  # (N, K, 3)
     K = V0.shape[-2]
@@ -275,6 +344,17 @@ def jet_flow_validity(fields, jets: Jets, equation: Equation | str | None = None
     ut = names["u_t"]
     score = (ut - F).pow(2) / (ut.pow(2) + F.pow(2)).clamp_min(torch.finfo(ut.dtype).tiny)
     return score.mean(-1)
+
+
+def _as_dictionary_fields(fields):
+    """Closed-form VectorFields as one coefficient matrix (converted once, not per RK stage)."""
+    from pdesym.discovery.dictionary import DictionaryFields
+    from pdesym.symbolic.vectorfield import VectorField
+
+    if isinstance(fields, VectorField) or (isinstance(fields, (list, tuple)) and fields
+                                           and all(isinstance(f, VectorField) for f in fields)):
+        return DictionaryFields.from_vector_fields(fields) or fields
+    return fields
 
 
 def _sym(o):

@@ -104,6 +104,7 @@ def test_product_and_inverse():
     # exp(e1 ∂x) then exp(e2 (t∂x + ∂u)): x + e1 + e2 t
     gx, gt, gu = action.apply(x, t, u, eps * torch.tensor([1.0, 1.0, 0.0]))
     assert torch.allclose(gx, x + eps[:, :1] + eps[:, 1:2] * t, atol=1e-15)
+    assert torch.equal(gt, t) and torch.allclose(gu, u + eps[:, 1:2], atol=1e-15)
     summed = GroupAction.from_fields([TRANSLATION, GALILEAN], composition="sum").apply(x, t, u, eps[:, :2])
     # exp(e1 ∂x + e2 (t∂x + ∂u)) = same map here (t is invariant, so the fields commute on x, u)
     assert torch.allclose(summed[0], x + eps[:, :1] + eps[:, 1:2] * t, atol=1e-12)

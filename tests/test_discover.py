@@ -47,7 +47,7 @@ def test_discover_kdv_nullspace_writes_a_complete_run_folder(cli, workdir):
 
 
 def _write_file(path, u, *, equation=True):
-    n, nt, nx = u.shape
+    _, nt, nx = u.shape
     with h5py.File(path, "w") as f:
         if equation:
             f.attrs["equation_json"] = json.dumps({"name": "kdv", "text": "u_t + u*u_x + u_xxx = 0", "params": {}})

@@ -11,7 +11,6 @@ from pdesym.equations import (
     Equation,
     T,
     U,
-    X,
     derivative_orders,
     derivative_symbol,
     get_equation,

@@ -2,10 +2,7 @@
 benchmarks/bench_images.py). Oracles: the classifier was trained with shifts, so ∂x and ∂y are
 symmetries of it by construction; on rotated digits rotation is a symmetry of the data."""
 
-import json
-
 import pytest
-import torch
 
 from pdesym.images.classifier import ClassifierConfig, train_classifier
 from pdesym.images.data import load_images

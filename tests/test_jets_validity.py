@@ -7,7 +7,7 @@ import torch
 
 from pdesym.discovery.dictionary import DictionaryFields, FunctionDictionary
 from pdesym.discovery.rank import rank_by_gap
-from pdesym.equations import T, U, X
+from pdesym.equations import U, X
 from pdesym.errors import PdesymError
 from pdesym.jets import compute_jets, sample_patches, savgol_derivatives, spectral_derivatives
 from pdesym.symbolic import VectorField

@@ -50,5 +50,9 @@ def test_span_loss_depends_only_on_the_span_apart_from_conditioning():
     ([1e-8, 1e-7, 1.2e-6, 1.3e-6], 2, False),                  # 12 vs 10: no clear winner
 ])
 def test_choose_dimension_by_the_largest_validity_ratio(spectrum, k, accepted):
-    got_k, ratio, runner, ok, reason = choose_dimension(sorted(spectrum))
+    s = sorted(spectrum)
+    got_k, ratio, runner, ok, reason = choose_dimension(s)
     assert (got_k, ok) == (k, accepted), reason
+    consecutive = sorted((b / a for a, b in zip(s, s[1:])), reverse=True)  # oracle: λ_{K+1}/λ_K by hand
+    assert ratio == pytest.approx(s[k] / s[k - 1]) == pytest.approx(consecutive[0])
+    assert runner == pytest.approx(consecutive[1])

@@ -3,10 +3,9 @@
 import random
 
 import pytest
-import sympy as sp
 import torch
 
-from pdesym.equations import T, U, X, derivative_orders, derivative_symbol, get_equation, to_torch
+from pdesym.equations import T, U, X, derivative_orders, to_torch
 from pdesym.jets import Jets, compute_jets
 from pdesym.prolongation import characteristic_residual, prolong, prolongation_residual
 from pdesym.symbolic import VectorField
@@ -139,3 +138,20 @@ def test_field_objects_with_their_own_taylor_mode_are_used():
     fast = characteristic_residual(field, jets)
     slow = characteristic_residual(lambda a, b, c: field(a, b, c), jets)
     assert torch.allclose(fast, slow, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("basis", [None, "exp(t/50), sin(x)"])
+def test_dictionary_taylor_series_match_nested_jvp(basis):
+    from pdesym.discovery.dictionary import FunctionDictionary
+    from pdesym.prolongation import total_derivatives, x_derivatives
+
+    d = FunctionDictionary(2, basis)
+    jets = _random_jets(4, 30, seed=11)
+    ref = x_derivatives(d, jets, 3)  # oracle: nested forward-mode AD of the dictionary's values
+    for a, b in zip(d.x_derivatives(jets, 3), ref, strict=True):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10)
+    orders = [(0, 0), (2, 0), (1, 1), (0, 2), (2, 1)]
+    ref2 = total_derivatives(d, jets, orders)
+    got2 = d.total_derivatives(jets, orders)
+    for o in orders:
+        assert torch.allclose(got2[o], ref2[o], rtol=1e-10, atol=1e-10), o

@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -36,7 +36,8 @@ class AugmentedWriter(DatasetWriter):
     """A :class:`pdesym.datasets.DatasetWriter` that also stores per-sample group parameters and
     source indices next to the LPSDA datasets of a split."""
 
-    def append_samples(self, split: str, u, x, t, seeds, params: np.ndarray, source: np.ndarray) -> int:
+    def append_samples(self, split: str, u: Any, x: Any, t: Any, seeds: Any, params: np.ndarray,
+                       source: np.ndarray) -> int:
         """Append trajectories (as :meth:`append`) with their group parameters (m, k) and source indices (m,)."""
         total = self.append(split, u, x, t, seeds)
         group = self._require_open()[split]

@@ -152,7 +152,7 @@ class PrecomputedAugmentation:
         generator = torch.Generator().manual_seed(seed)
         n = len(data)
         parts = []
-        for c in range(copies):
+        for _ in range(copies):
             for lo in range(0, n, chunk):
                 parts.append(online(data.select(torch.arange(lo, min(n, lo + chunk))), generator))
         self.pool = Trajectories(**{f.name: torch.cat([getattr(p, f.name) for p in parts])

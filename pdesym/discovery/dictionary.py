@@ -12,7 +12,8 @@ system built on the dictionary.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from math import factorial
+from typing import TYPE_CHECKING, Sequence
 
 import sympy as sp
 import torch
@@ -21,6 +22,12 @@ from pdesym.equations import T, U, X, to_torch
 from pdesym.errors import PdesymError
 from pdesym.symbolic.ansatz import MAX_DEGREE, monomials, parse_basis
 from pdesym.symbolic.vectorfield import VectorField
+from pdesym.taylor import derivatives as series_derivatives
+from pdesym.taylor import input_series
+from pdesym.taylor import mul as series_mul
+
+if TYPE_CHECKING:
+    from pdesym.jets import Jets
 
 __all__ = ["FunctionDictionary", "DictionaryFields"]
 
@@ -94,27 +101,24 @@ class FunctionDictionary:
         vals = [mono] + [mono * f(x, t, {"u": u}).unsqueeze(-1) for f in self._factor_fns]
         return torch.cat(vals, dim=-1)
 
-    def x_derivatives(self, jets, n: int) -> list[torch.Tensor]:
+    def x_derivatives(self, jets: Jets, n: int) -> list[torch.Tensor]:
         r""":math:`[D_x^j f_m]_{j=0..n}` along a flat jet, each (N, M): exact truncated Taylor series.
 
         Monomials are products of the series :math:`x + s` and :math:`U(s) = \sum_k u_{x^k} s^k/k!`
         (Cauchy products, no autograd); user factors go through
         :func:`pdesym.prolongation.x_derivatives` (nested jvp) and are multiplied in.
         """
-        from math import factorial
-
-        x, t, u = jets.x, jets.t, jets[(0, 0)]
+        x, t = jets.x, jets.t
         one = torch.ones_like(x)
-        zero = torch.zeros_like(x)
-        X_s = torch.stack([x, one] + [zero] * (n - 1))[: n + 1]
-        U_s = torch.stack([jets[(k, 0)] / factorial(k) for k in range(n + 1)])
+        series_in = input_series(jets, n)  # (n+1, N, 3): x + s, t, U(s)
+        X_s, U_s = series_in[..., 0], series_in[..., 2]
         d = self.degree
         px, pu, pt = [_series_one(n, x)], [_series_one(n, x)], [one]
         for k in range(1, d + 1):
-            px.append(_series_mul(px[-1], X_s))
-            pu.append(_series_mul(pu[-1], U_s))
+            px.append(series_mul(px[-1], X_s))
+            pu.append(series_mul(pu[-1], U_s))
             pt.append(pt[-1] * t)
-        mono = torch.stack([_series_mul(px[i], pu[k]) * pt[j] for (i, j, k) in self.exponents], dim=-1)  # (n+1, N, M0)
+        mono = torch.stack([series_mul(px[i], pu[k]) * pt[j] for (i, j, k) in self.exponents], dim=-1)  # (n+1, N, M0)
         series = [mono]
         if self._factor_fns:
             from pdesym.prolongation import x_derivatives
@@ -123,21 +127,19 @@ class FunctionDictionary:
             fac = x_derivatives(lambda a, b, c: torch.stack([f(a, b, {"u": c}) for f in fns], -1), jets, n)
             fac = torch.stack([v / factorial(k) for k, v in enumerate(fac)])  # (n+1, N, F)
             for q in range(len(fns)):
-                series.append(_series_mul(mono, fac[..., q:q + 1]))
+                series.append(series_mul(mono, fac[..., q:q + 1]))
         out = torch.cat(series, dim=-1)
         if self._keep is not None:
             out = out[..., self._keep.to(out.device)]
-        return [out[k] * factorial(k) for k in range(n + 1)]
+        return series_derivatives(out)
 
-    def total_derivatives(self, jets, orders) -> dict[tuple[int, int], torch.Tensor]:
+    def total_derivatives(self, jets: Jets, orders: Sequence[tuple[int, int]]) -> dict[tuple[int, int], torch.Tensor]:
         r""":math:`D_x^a D_t^b f_m` for (a, b) in ``orders``, each (N, M), by bivariate Taylor series.
 
         Exact: products of the series of :math:`x + s`, :math:`t + r` and
         :math:`U(s, r) = \sum u_{x^i t^j} s^i r^j / (i!\,j!)`. Dictionaries with user functions
         go through :func:`pdesym.prolongation.total_derivatives` (nested jvp).
         """
-        from math import factorial
-
         orders = sorted(set(tuple(o) for o in orders))
         if self._factor_fns:
             from pdesym.prolongation import total_derivatives
@@ -204,12 +206,6 @@ def _series_one(n: int, like: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _series_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Cauchy product of truncated Taylor coefficients along dim 0 (same length n + 1)."""
-    n = a.shape[0]
-    return torch.stack([sum(a[i] * b[k - i] for i in range(k + 1)) for k in range(n)])
-
-
 def _series_mul2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Bivariate Cauchy product over the first two dims (truncated to the same rectangle)."""
     A, B = a.shape[0], a.shape[1]
@@ -252,7 +248,7 @@ class DictionaryFields:
         c = self.matrix().reshape(-1, 3, M).to(F.dtype)
         return torch.einsum("...m,ksm->...ks", F, c)
 
-    def total_derivatives(self, jets, orders) -> dict[tuple[int, int], torch.Tensor]:
+    def total_derivatives(self, jets: Jets, orders: Sequence[tuple[int, int]]) -> dict[tuple[int, int], torch.Tensor]:
         r""":math:`D_x^a D_t^b (\xi, \tau, \varphi)` for (a, b) in ``orders``, each (N, K, 3)."""
         M = len(self.dictionary)
         c = self.matrix().reshape(-1, 3, M)
@@ -260,7 +256,7 @@ class DictionaryFields:
                 for o, d in self.dictionary.total_derivatives(jets, orders).items()}
 
     @classmethod
-    def from_vector_fields(cls, fields) -> "DictionaryFields | None":
+    def from_vector_fields(cls, fields: Sequence[VectorField]) -> "DictionaryFields | None":
         """Polynomial VectorFields as coefficients over monomials (None if one is not polynomial)."""
         from pdesym.symbolic.vectorfield import VectorField as _VF
 
@@ -277,7 +273,7 @@ class DictionaryFields:
         d = FunctionDictionary(degree)
         return cls(d, torch.stack([d.coefficients(f) for f in fields]))
 
-    def x_derivatives(self, jets, n: int) -> list[torch.Tensor]:
+    def x_derivatives(self, jets: Jets, n: int) -> list[torch.Tensor]:
         r""":math:`[D_x^j (\xi, \tau, \varphi)]_{j=0..n}`, each (N, K, 3), from the dictionary's Taylor series."""
         M = len(self.dictionary)
         c = self.matrix().reshape(-1, 3, M)

@@ -28,6 +28,18 @@ converging while the final gap was 1e4); otherwise the caller falls back to the 
 Runs are deterministic for a seed and resumable: checkpoints hold the model, the optimiser, the
 sampling generator's state, the step and the history, so an interrupted run resumed from its
 checkpoint ends bit-identical (on CPU) to an uninterrupted one.
+
+Under ``torchrun`` (an initialised process group, :mod:`pdesym.distributed`) training is data
+parallel. The loss is not a mean over rows but a function of the Gram matrices, which *are*
+sums over rows: every rank draws the same batch, evaluates the objective on its rows
+(:func:`pdesym.distributed.batch_rows`), and the partial Grams :math:`A_r, G_r` are summed over
+ranks (all-reduce) so every rank sees the global :math:`A = \sum_r A_r`, :math:`G = \sum_r G_r`.
+The gradient flows through the local part only, and the local loss is multiplied by the world
+size W; DistributedDataParallel then averages the parameter gradients, which gives
+:math:`\tfrac1W\sum_r W\,\partial\mathcal L/\partial A : \partial A_r/\partial\theta = \partial\mathcal L/\partial\theta`,
+the single-process gradient up to round-off. The models start equal (same seed, and DDP
+broadcasts rank 0's parameters), receive the same averaged gradient, hence stay equal; the
+monitored and final spectra are sharded the same way. Only rank 0 writes the checkpoint.
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ from typing import Callable
 import torch
 
 from pdesym.atomic import atomic_torch_save
+from pdesym.distributed import DistributedContext, batch_rows, current_context
 from pdesym.errors import PdesymError
 
 __all__ = [
@@ -49,8 +62,11 @@ __all__ = [
     "NeuralProgress",
     "NeuralResult",
     "Objective",
+    "validity_grams",
     "span_loss",
+    "span_loss_from_grams",
     "validity_spectrum",
+    "spectrum_from_grams",
     "choose_dimension",
     "train_generators",
 ]
@@ -136,6 +152,19 @@ class NeuralResult:
 
 
 # --------------------------------------------------------------------------- the span loss
+def validity_grams(residuals: torch.Tensor, values: torch.Tensor, n: int | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The Gram matrices :math:`A = \tfrac1n RR^\top` (K, K) and :math:`G = \tfrac1n\sum_c W_cW_c^\top` (K, K).
+
+    ``residuals`` (K, N), ``values`` (K, N, c); ``n`` defaults to N. With ``n`` the size of a
+    whole batch and N the rows of one shard, the Grams of the shards sum to those of the batch.
+    """
+    n = residuals.shape[1] if n is None else n
+    a = residuals @ residuals.transpose(0, 1) / n
+    g = torch.einsum("kni,lni->kl", values, values) / n
+    return a, g
+
+
 def _whiten(a: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(C, L) with G = L Lᵀ and C = L⁻¹ A L⁻ᵀ (symmetrised)."""
     eye = torch.eye(g.shape[0], dtype=g.dtype, device=g.device)
@@ -145,23 +174,38 @@ def _whiten(a: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return 0.5 * (c + c.transpose(0, 1)), lower
 
 
-def span_loss(residuals: torch.Tensor, values: torch.Tensor, *, conditioning: float = 1e-2,
-              floor: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor]:
-    r""":math:`\log\det(L^{-1}AL^{-\top} + \epsilon I) + \beta\|G - I\|_F^2` and the Gram G.
+def span_loss_from_grams(a: torch.Tensor, g: torch.Tensor, *, conditioning: float = 1e-2,
+                         floor: float = 1e-12) -> torch.Tensor:
+    r""":math:`\log\det(L^{-1}AL^{-\top} + \epsilon I) + \beta\|G - I\|_F^2` with :math:`G = LL^\top`.
 
-    ``residuals`` (K, N), ``values`` (K, N, c) standardised; ε = ``floor`` × mean eigenvalue
-    (detached) so that exact symmetries do not drive the loss to −∞.
+    ε = ``floor`` × mean eigenvalue (detached) so that exact symmetries do not drive the loss
+    to −∞; β = ``conditioning``.
     """
-    n = residuals.shape[1]
-    a = residuals @ residuals.transpose(0, 1) / n
-    g = torch.einsum("kni,lni->kl", values, values) / n
     c, _ = _whiten(a, g)
     k = c.shape[0]
     eye = torch.eye(k, dtype=c.dtype, device=c.device)
     eps = floor * (c.diagonal().mean().detach().clamp_min(torch.finfo(c.dtype).tiny))
     chol = torch.linalg.cholesky(c + eps * eye)
     logdet = 2.0 * torch.log(chol.diagonal()).sum()
-    return logdet + conditioning * ((g - eye) ** 2).sum(), g
+    return logdet + conditioning * ((g - eye) ** 2).sum()
+
+
+def span_loss(residuals: torch.Tensor, values: torch.Tensor, *, conditioning: float = 1e-2,
+              floor: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor]:
+    r""":math:`\log\det(L^{-1}AL^{-\top} + \epsilon I) + \beta\|G - I\|_F^2` and the Gram G.
+
+    ``residuals`` (K, N), ``values`` (K, N, c) standardised; see :func:`span_loss_from_grams`.
+    """
+    a, g = validity_grams(residuals, values)
+    return span_loss_from_grams(a, g, conditioning=conditioning, floor=floor), g
+
+
+def spectrum_from_grams(a: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Sorted generalised eigenvalues λ of :math:`A w = \lambda G w` and the G-orthonormal eigenvectors."""
+    c, lower = _whiten(a, g)
+    lam, vec = torch.linalg.eigh(c)
+    w = torch.linalg.solve_triangular(lower.transpose(0, 1), vec, upper=True)
+    return lam.clamp_min(0.0), w
 
 
 def validity_spectrum(residuals: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -170,13 +214,7 @@ def validity_spectrum(residuals: torch.Tensor, values: torch.Tensor) -> tuple[to
     λ_k is the validity (mean squared residual over mean squared standardised size) of the k-th
     eigen-combination of the fields; the span of the first K columns is the candidate algebra.
     """
-    n = residuals.shape[1]
-    a = residuals @ residuals.transpose(0, 1) / n
-    g = torch.einsum("kni,lni->kl", values, values) / n
-    c, lower = _whiten(a, g)
-    lam, vec = torch.linalg.eigh(c)
-    w = torch.linalg.solve_triangular(lower.transpose(0, 1), vec, upper=True)
-    return lam.clamp_min(0.0), w
+    return spectrum_from_grams(*validity_grams(residuals, values))
 
 
 def _ratios(spectrum) -> list[float]:
@@ -223,6 +261,43 @@ def _settings_key(settings: NeuralSettings) -> dict:
     return keep
 
 
+class _ObjectiveModule(torch.nn.Module):
+    """``objective(model, indices)`` as a module, so that DDP sees the forward pass that uses the
+    parameters (the objective reaches the weights directly, not through ``model.forward``)."""
+
+    def __init__(self, model: torch.nn.Module, objective: Objective) -> None:
+        super().__init__()
+        self.model = model
+        self.objective = objective
+
+    def forward(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.objective(self.model, indices)
+
+
+def _all_reduce_grams(a: torch.Tensor, g: torch.Tensor, context: DistributedContext
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Grams summed over ranks; the value is the global one (the same bytes on every rank),
+    the gradient is that of the local part (DDP sums the parts, see the module docstring)."""
+    if not context.is_distributed:
+        return a, g
+    both = torch.stack([a.detach(), g.detach()])
+    torch.distributed.all_reduce(both)
+    return both[0] + (a - a.detach()), both[1] + (g - g.detach())
+
+
+def _sharded_grams(objective: Objective, model: torch.nn.Module, indices: torch.Tensor,
+                   context: DistributedContext, chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+    """Global Grams (no gradient) of the objective at ``indices``: this rank's rows, in chunks,
+    summed over ranks."""
+    rows = indices[batch_rows(len(indices), context)]
+    a = g = None
+    with torch.no_grad():
+        for part in rows.split(chunk) if len(rows) else [rows]:
+            pa, pg = validity_grams(*objective(model, part), len(indices))
+            a, g = (pa, pg) if a is None else (a + pa, g + pg)
+        return _all_reduce_grams(a, g, context)
+
+
 def train_generators(
     model: torch.nn.Module,
     objective: Objective,
@@ -232,10 +307,12 @@ def train_generators(
     smoothness: Callable[[torch.nn.Module, int], torch.Tensor] | None = None,
     evaluate: Callable[[torch.nn.Module], tuple[torch.Tensor, torch.Tensor]] | None = None,
     monitor: Callable[[torch.nn.Module], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    monitor_indices: torch.Tensor | None = None,
     checkpoint: str | os.PathLike | None = None,
     resume: bool = False,
     callback: Callable[[NeuralProgress], None] | None = None,
     report_scale: float = 1.0,
+    context: DistributedContext | None = None,
 ) -> NeuralResult:
     r"""Train ``model`` (K fields) to minimise :func:`span_loss` of ``objective`` over minibatches.
 
@@ -245,18 +322,27 @@ def train_generators(
         n_samples: number of jet samples the indices are drawn from (``batch`` per step, without
             replacement within a step; all of them when ``batch >= n_samples``).
         smoothness: ``smoothness(model, step)`` -> (K,) curvature penalty (seeded by the step).
-        evaluate: full-data (R, W) for the final spectrum (default: the objective on all samples).
-        monitor: (R, W) on a fixed subset, recorded every ``record_every`` steps (default: the
-            current minibatch, which is noisier) — the history that the stability rule reads.
-        checkpoint: file to write every ``checkpoint_every`` steps (atomically) and at the end.
+        evaluate: full-data (R, W) for the final spectrum (default: the objective on all samples,
+            in chunks of 2048 without gradient, sharded over the ranks when distributed).
+        monitor: (R, W) on a fixed subset, recorded every ``record_every`` steps — the history
+            that the stability rule reads. Prefer ``monitor_indices`` (the objective on those
+            samples, sharded over the ranks); with neither, the current minibatch (noisier).
+        checkpoint: file to write every ``checkpoint_every`` steps (atomically; by rank 0) and at
+            the end.
         resume: continue from ``checkpoint`` (its settings must match).
         callback: called with :class:`NeuralProgress` every ``record_every`` steps; raising in it
             stops training (the last checkpoint stays).
         report_scale: factor from the objective's validity units to the reported ones.
+        context: the process group's context (default :func:`pdesym.distributed.current_context`):
+            when it spans several ranks, training is data parallel with DDP and follows the
+            single-process run up to round-off (module docstring). ``evaluate`` and ``monitor``,
+            when given, are then computed whole on every rank.
     """
     start = time.perf_counter()
+    context = current_context() if context is None else context
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=settings.lr)
+    # the same stream on every rank: every rank draws the same batch and takes its rows of it
     gen = torch.Generator().manual_seed(int(settings.seed) + 7919)
     step = 0
     hist_steps: list[int] = []
@@ -276,8 +362,14 @@ def train_generators(
         hist_steps, hist_spectra = list(state["history_steps"]), [list(s) for s in state["history_spectra"]]
         resumed_from = step
 
+    network: torch.nn.Module = _ObjectiveModule(model, objective)
+    if context.is_distributed:
+        device = next(model.parameters()).device
+        network = torch.nn.parallel.DistributedDataParallel(
+            network, device_ids=[device.index] if device.type == "cuda" else None)
+
     def save() -> None:
-        if checkpoint is None:
+        if checkpoint is None or not context.is_main:
             return
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                  "step": step, "history_steps": hist_steps, "history_spectra": hist_spectra,
@@ -289,21 +381,37 @@ def train_generators(
         for group in opt.param_groups:
             group["lr"] = _lr(settings, step)
         idx = torch.randperm(n_samples, generator=gen)[:batch] if batch < n_samples else torch.arange(n_samples)
-        r, w = objective(model, idx)
-        loss, _ = span_loss(r, w, conditioning=settings.conditioning, floor=settings.floor)
+        if context.is_distributed:
+            r, w = network(idx[batch_rows(batch, context)])
+            a, g = _all_reduce_grams(*validity_grams(r, w, batch), context)
+            span = span_loss_from_grams(a, g, conditioning=settings.conditioning, floor=settings.floor)
+            # DDP divides the summed gradients by the world size: scale the local share back up
+            local = span * context.world_size
+        else:
+            r, w = network(idx)
+            span, _ = span_loss(r, w, conditioning=settings.conditioning, floor=settings.floor)
+            local = span
+        loss = span
         if smoothness is not None and settings.smoothness:
-            loss = loss + settings.smoothness * smoothness(model, step).sum()
+            penalty = settings.smoothness * smoothness(model, step).sum()  # the same on every rank
+            loss, local = loss + penalty, local + penalty
         if not torch.isfinite(loss):
             raise PdesymError(f"The neural loss became non-finite at step {step}; try a smaller learning rate or "
                               "check the data for NaNs.")
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        local.backward()
         opt.step()
         step += 1
         if step % settings.record_every == 0 or step == settings.steps:
             with torch.no_grad():
-                lam, _ = validity_spectrum(*monitor(model)) if monitor is not None else \
-                    validity_spectrum(r.detach(), w.detach())
+                if monitor_indices is not None:
+                    lam, _ = spectrum_from_grams(*_sharded_grams(objective, model, monitor_indices, context))
+                elif monitor is not None:
+                    lam, _ = validity_spectrum(*monitor(model))
+                elif context.is_distributed:
+                    lam, _ = spectrum_from_grams(a.detach(), g.detach())
+                else:
+                    lam, _ = validity_spectrum(r.detach(), w.detach())
             hist_steps.append(step)
             hist_spectra.append([float(v) * report_scale for v in lam])
         if step % settings.checkpoint_every == 0 or step == settings.steps:
@@ -312,8 +420,11 @@ def train_generators(
             callback(NeuralProgress(step, settings.steps, float(loss.detach()), tuple(hist_spectra[-1]),
                                     time.perf_counter() - start))
 
-    r, w = evaluate(model) if evaluate is not None else objective(model, torch.arange(n_samples))
-    lam, vec = validity_spectrum(r.detach(), w.detach())
+    if evaluate is not None:
+        r, w = evaluate(model)
+        lam, vec = validity_spectrum(r.detach(), w.detach())
+    else:
+        lam, vec = spectrum_from_grams(*_sharded_grams(objective, model, torch.arange(n_samples), context))
     lam = lam * report_scale
     max_k = max(settings.trained - 2, 1)
     k, ratio, runner, accepted, reason = choose_dimension(lam, min_ratio=settings.min_ratio,
@@ -381,7 +492,7 @@ def mlp_residual(model: torch.nn.Module, jets, equation):
     """
     from math import factorial
 
-    from pdesym.prolongation import _residual_from_derivatives, linearisation
+    from pdesym.prolongation import linearisation, residual_from_derivatives
 
     n = equation.spatial_order
     x, t = jets.x, jets.t
@@ -396,4 +507,4 @@ def mlp_residual(model: torch.nn.Module, jets, equation):
     dt = tuple(ct.permute(1, 0, 2).unbind(-1))
     names = jets.names()
     lin = [f(x, t, names) for f in linearisation(equation)]
-    return _residual_from_derivatives(dx, dt, jets, lin)
+    return residual_from_derivatives(dx, dt, jets, lin)

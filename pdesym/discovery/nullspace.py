@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -100,11 +100,11 @@ def generalised_svd(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, tor
     return s[order], dirs[:, order] / scale.unsqueeze(1), scale
 
 
-def nullspace_symmetries(u, x, t, equation: Equation | str, degree: int = 2,
+def nullspace_symmetries(u: Any, x: Any, t: Any, equation: Equation | str, degree: int = 2,
                          basis: str | Sequence[str] | None = None, *, jets: Jets | None = None,
                          method: str = "spectral", time: str = "onshell", n_points: int = 3000, seed: int = 0,
                          normalisation: str = "V", rank: int | None = None, max_rank: int | None = None,
-                         fit: bool = True, **jet_options) -> NullspaceResult:
+                         fit: bool = True, **jet_options: Any) -> NullspaceResult:
     r"""Lie point symmetries of ``equation`` from samples u(x, t) by the null space of the validity system.
 
     Args:

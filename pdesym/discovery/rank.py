@@ -10,6 +10,7 @@ values do not transfer between equations, DESIGN §7.1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
@@ -37,7 +38,7 @@ class RankChoice:
         return self.gap >= min_gap and self.margin >= min_margin
 
 
-def rank_by_gap(values, *, max_rank: int | None = None, floor: float = 1e-300) -> RankChoice:
+def rank_by_gap(values: Sequence[float] | torch.Tensor, *, max_rank: int | None = None, floor: float = 1e-300) -> RankChoice:
     r"""Rank at the largest ratio between consecutive ascending values (σ or validities).
 
     ``values`` are non-negative; r ranges over 1..max_rank (default len - 1). Zeros are

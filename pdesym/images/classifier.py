@@ -198,9 +198,10 @@ def train_classifier(
     Same seed -> same weights on the CPU. ``progress(epoch, epochs, loss)`` is called per epoch.
     """
     dev, dtype = resolve_device(device), resolve_dtype(config.dtype)
-    torch.manual_seed(config.seed)  # conv init draws from the global stream
     c, h, w = train.images.shape[1:]
-    model = SmallCNN(c, train.n_classes, h, w, config.widths).to(device=dev, dtype=dtype)
+    with torch.random.fork_rng(devices=[]):  # conv init draws from the global stream; the caller's is restored
+        torch.manual_seed(config.seed)
+        model = SmallCNN(c, train.n_classes, h, w, config.widths).to(device=dev, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * math.ceil(len(train) / config.batch_size))
     gen = torch.Generator().manual_seed(config.seed + 1)

@@ -10,6 +10,8 @@ as much as a one-pixel shift. Spans are compared in the metric weighted by
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import sympy as sp
 import torch
 
@@ -111,7 +113,7 @@ def affine_summary(grid_values: torch.Tensor, weights: torch.Tensor | None = Non
     return plane_affine_coefficients(a, b), aff
 
 
-def affine_text(coefficients, digits: int = 3) -> tuple[str, str, str]:
+def affine_text(coefficients: Sequence[float] | torch.Tensor, digits: int = 3) -> tuple[str, str, str]:
     """(ξ, η, text) of the affine field with named-basis coordinates (6,): sympy strings in x, y and a sum of names."""
     x, y = sp.symbols("x y", real=True)
     c = [float(v) for v in coefficients]

@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
@@ -23,6 +23,10 @@ from pdesym.atomic import atomic_folder, atomic_savefig
 from pdesym.errors import PdesymError
 from pdesym.generators import PLANE_AFFINE_NAMES
 from pdesym.images.fields import affine_text
+
+if TYPE_CHECKING:
+    from pdesym.images.discovery import ImageDiscovery
+    from pdesym.images.semola import SemolaResult
 
 __all__ = ["COORDINATES", "load_record", "discovery_record", "semola_record", "discovery_markdown", "semola_markdown",
            "write_run_folder", "plot_fields", "plot_examples", "plot_accuracy"]
@@ -70,7 +74,7 @@ def _base(method: str, data: dict, k: int) -> dict:
     }
 
 
-def discovery_record(result, data: dict) -> dict:
+def discovery_record(result: "ImageDiscovery", data: dict) -> dict:
     """symmetries.json content of :class:`~pdesym.images.discovery.ImageDiscovery`."""
     rec = _base("image-discovery", data, result.config.k)
     names = result.nearest_names()
@@ -98,7 +102,7 @@ def discovery_record(result, data: dict) -> dict:
     return rec
 
 
-def semola_record(result, data: dict) -> dict:
+def semola_record(result: "SemolaResult", data: dict) -> dict:
     """symmetries.json content of :class:`~pdesym.images.semola.SemolaResult`."""
     rec = _base("semola", data, sum(result.active))
     rec["generators"] = [

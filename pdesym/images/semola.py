@@ -219,8 +219,9 @@ def train_semola(
     """
     dev, dtype = resolve_device(device), resolve_dtype(config.dtype)
     c, h, w = train.images.shape[1:]
-    torch.manual_seed(config.seed)
-    model = SmallCNN(c, train.n_classes, h, w, config.widths).to(device=dev, dtype=dtype)
+    with torch.random.fork_rng(devices=[]):  # conv init draws from the global stream; the caller's is restored
+        torch.manual_seed(config.seed)
+        model = SmallCNN(c, train.n_classes, h, w, config.widths).to(device=dev, dtype=dtype)
     aug = LearnedAugmentation(h, w, config, dtype=dtype, device=dev)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=1e-4)
     aug_opt = torch.optim.Adam(aug.parameters(), lr=config.aug_lr)

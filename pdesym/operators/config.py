@@ -31,6 +31,7 @@ from typing import Any, Mapping
 
 import torch
 
+from pdesym.devices import DTYPES
 from pdesym.errors import PdesymError, check_choice
 
 __all__ = [
@@ -61,7 +62,8 @@ WINDOW_STARTS: dict[str, str] = {
     "aligned": "starts time_window + k*time_future, as in the rollout",
 }
 
-TORCH_DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
+#: The dtypes a config may name: the one registry of :mod:`pdesym.devices` (kept under this name for callers).
+TORCH_DTYPES: dict[str, torch.dtype] = DTYPES
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import torch
 
 from pdesym.devices import DEVICES, resolve_device
 from pdesym.distributed import batch_rows, current_context, loss_scale
-from pdesym.errors import PdesymError, check_choice
+from pdesym.errors import PdesymError
 from pdesym.operators.checkpoints import read_checkpoint, write_checkpoint
 from pdesym.operators.config import FNOConfig
 from pdesym.operators.evaluation import RolloutMetrics, evaluate_rollout

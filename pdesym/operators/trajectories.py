@@ -99,7 +99,7 @@ class Trajectories:
         u_t = _as_tensor(u, "u")
         if u_t.ndim != 3:
             raise PdesymError(f"u must have shape (N, nt, nx), got {tuple(u_t.shape)}.")
-        n, nt, nx = u_t.shape
+        n, nt, _ = u_t.shape
         values = {}
         for name, value in (("dx", dx), ("dt", dt), ("x0", x0), ("t0", t0)):
             v = _as_tensor(value, name).to(device=u_t.device, dtype=u_t.dtype).reshape(-1)

@@ -73,7 +73,6 @@ class _Compiled:
 
 def _compile(nonlinear: sp.Expr) -> _Compiled:
     flux = sp.Integer(0)
-    flux_jet: int | None = None
     linear: dict[int, sp.Expr] = {}
     rest = sp.Integer(0)
     for term in sp.Add.make_args(sp.expand(nonlinear)):

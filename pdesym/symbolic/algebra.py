@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import reduce
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -35,6 +35,9 @@ from sympy.simplify.fu import TR8
 from pdesym.equations import T, U, X
 from pdesym.errors import PdesymError
 from pdesym.symbolic.vectorfield import VectorField, tidy
+
+#: Sampled fields are torch tensors or numpy arrays; the result has the input's kind.
+_Array = torch.Tensor | np.ndarray
 
 __all__ = [
     "function_terms",
@@ -288,7 +291,7 @@ def coordinates(basis: Sequence[VectorField], field: VectorField) -> list[sp.Exp
     """Exact c with field = Σ c_i basis_i, or None when the field is not in the span."""
     if not basis:
         return None if not field.is_zero() else []
-    M, columns, _ = _matrix(list(basis) + [field])
+    M, _, _ = _matrix(list(basis) + [field])
     n = len(basis)
     A = M.transpose()  # columns are the fields
     R, pivots = A.rref()
@@ -372,7 +375,8 @@ def structure_constants(basis: Sequence[VectorField]) -> StructureConstants:
 
 
 # --------------------------------------------------------------------------- numeric spans
-def sample_fields(fields: Sequence[VectorField], x, t, u, *, params=None):
+def sample_fields(fields: Sequence[VectorField], x: _Array, t: _Array, u: _Array, *,
+                  params: Mapping[str, float] | None = None) -> _Array:
     """Evaluate fields at points: returns shape (k, n_points, 3) (torch for torch input, else numpy)."""
     is_torch = isinstance(x, torch.Tensor)
     module = "torch" if is_torch else "numpy"
@@ -380,7 +384,7 @@ def sample_fields(fields: Sequence[VectorField], x, t, u, *, params=None):
     return torch.stack(values) if is_torch else np.stack(values)
 
 
-def principal_cosines(a, b):
+def principal_cosines(a: _Array, b: _Array) -> _Array:
     r"""Cosines of the principal angles between the spans of two sampled field stacks.
 
     ``a``: (k_a, n_points, 3) or (k_a, m); ``b`` likewise with the same trailing size; torch or
@@ -413,7 +417,7 @@ def _orthonormal(A, name, lib):
     return u
 
 
-def grassmann_distance(a, b) -> float:
+def grassmann_distance(a: _Array, b: _Array) -> float:
     r"""Grassmann distance :math:`\|\theta\|_2` between two sampled spans (principal angles θ).
 
     For spans of different dimension the missing directions count as right angles (π/2 each),

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import sympy as sp
 
@@ -46,6 +46,9 @@ from pdesym.symbolic.linear import (
 )
 from pdesym.symbolic.result import Family
 from pdesym.symbolic.vectorfield import VectorField
+
+if TYPE_CHECKING:
+    from pdesym.equations import Equation
 
 __all__ = ["DirectSolution", "solve_direct", "FAMILY_NAMES"]
 
@@ -73,7 +76,7 @@ class DirectSolution:
 
 
 class _Unsolved(Exception):
-    pass
+    """A step of the direct method cannot integrate what it was given (the message says which)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -256,6 +259,13 @@ def _separate(e: LinExpr, var: int) -> list[LinExpr] | None:
     return list(pieces.values())
 
 
+def _add_kernel(state: _State, value: LinExpr, var: int, n: int, rest: list[int]) -> None:
+    r"""Add the general solution of :math:`\partial_v^n f = 0`, :math:`\sum_{j<n} v^j g_j(\text{rest})`,
+    with fresh arbitrary functions :math:`g_j` of the other variables, to ``value``."""
+    for j in range(n):
+        value[(state.new_function(rest), (0, 0, 0))] = VARIABLES[var] ** j
+
+
 def _single_term(state: _State) -> bool:
     cands = [e for e in state.equations if len(e) == 1]
     if not cands:
@@ -266,10 +276,7 @@ def _single_term(state: _State) -> bool:
     for var, n in enumerate(alpha):
         if n == 0:
             continue
-        rest = [w for w in fvars if w != var]
-        for j in range(n):
-            g = state.new_function(rest)
-            value[(g, (0, 0, 0))] = VARIABLES[var] ** j
+        _add_kernel(state, value, var, n, [w for w in fvars if w != var])
     state.log.append(f"{name}: ∂^{alpha} = 0")
     state.replace(name, value)
     return True
@@ -332,10 +339,7 @@ def _integrable(state: _State) -> bool:
         value = {k: _integrate(v, var, n) for k, v in ratios.items()}
     except _Unsolved:
         return False
-    rest_vars = [w for w in state.depends[name] if w != var]
-    for j in range(n):
-        g = state.new_function(rest_vars)
-        value[(g, (0, 0, 0))] = VARIABLES[var] ** j
+    _add_kernel(state, value, var, n, [w for w in state.depends[name] if w != var])
     state.log.append(f"{name}: integrated {n}× in {VARIABLES[var]}")
     state.replace(name, value)
     return True
@@ -527,17 +531,16 @@ def solve_direct(system: DeterminingSystem) -> DirectSolution:
     families_raw = []
     closed = not message
     for names, eqs in comps:
-        if message:
-            pass
-        elif _finite_type(names, eqs, state.depends):
-            closed = False
-            message = (f"a finite-dimensional part of the system ({len(eqs)} equations in "
-                       f"{', '.join(sorted(names))}) could not be integrated in closed form")
-        elif any(not state.depends[n] for n in names):
-            closed = False
-            message = ("free constants are coupled to an infinite-dimensional family through "
-                       f"{len(eqs)} partial differential equations (an inhomogeneous linear part) that "
-                       "the direct method does not solve")
+        if not message:  # the first reason the system is not closed is the one reported
+            if _finite_type(names, eqs, state.depends):
+                closed = False
+                message = (f"a finite-dimensional part of the system ({len(eqs)} equations in "
+                           f"{', '.join(sorted(names))}) could not be integrated in closed form")
+            elif any(not state.depends[n] for n in names):
+                closed = False
+                message = ("free constants are coupled to an infinite-dimensional family through "
+                           f"{len(eqs)} partial differential equations (an inhomogeneous linear part) that "
+                           "the direct method does not solve")
         families_raw.append((names, eqs))
     for n in sorted(used - in_equations, key=_natural):
         if state.depends[n]:
@@ -603,7 +606,7 @@ def _linexpr_from_sympy(expr: sp.Expr, names: set[str]) -> LinExpr:
     return out
 
 
-def verify_family(equation, family: Family) -> bool:
+def verify_family(equation: Equation | str, family: Family) -> bool:
     r"""True when every member of the family is a symmetry: the residual
     :math:`\mathrm{pr}\,V(\Delta)|_{\Delta=0}` of the family's field reduces to zero modulo the
     family's conditions (Reid's reduction; the conditions are in standard form)."""

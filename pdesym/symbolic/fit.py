@@ -17,17 +17,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import sympy as sp
 import torch
 
 from pdesym.equations import Equation, get_equation
-from pdesym.errors import PdesymError
 from pdesym.symbolic.algebra import canonical_basis, principal_cosines
 from pdesym.symbolic.prolongation import verify
 from pdesym.symbolic.symmetries import _modulo_superposition, superposition_family
 from pdesym.symbolic.vectorfield import VectorField
+
+if TYPE_CHECKING:
+    from pdesym.discovery.dictionary import FunctionDictionary
+    from pdesym.jets import Jets
 
 __all__ = ["TOLERANCES", "DENOMINATORS", "FitResult", "canonical_column_order", "numeric_rref",
            "round_and_verify", "fit_span", "fit_fields", "span_cosines"]
@@ -69,7 +72,7 @@ class FitResult:
         return [True] * len(self.exact) + [False] * len(self.approximate)
 
 
-def canonical_column_order(dictionary) -> list[int]:
+def canonical_column_order(dictionary: "FunctionDictionary") -> list[int]:
     """Indices of the 3M dictionary columns (block order ξ | τ | φ) in canonical-basis order."""
     from pdesym.symbolic.algebra import _column_key, function_terms
 
@@ -145,8 +148,9 @@ def _candidates(row: Sequence[float], tolerances, denominators):
                     yield vals
 
 
-def round_and_verify(row: Sequence[float], dictionary, equation: Equation, *, tolerances=TOLERANCES,
-                     denominators=DENOMINATORS) -> VectorField | None:
+def round_and_verify(row: Sequence[float], dictionary: "FunctionDictionary", equation: Equation, *,
+                     tolerances: Sequence[float] = TOLERANCES,
+                     denominators: Sequence[int] = DENOMINATORS) -> VectorField | None:
     """The first rational rounding of a coefficient row (3M,) that is an exact symmetry, else None."""
     for vals in _candidates([float(v) for v in row], tolerances, denominators):
         if all(v == 0 for v in vals):
@@ -162,8 +166,10 @@ def _approximate(row: Sequence[float], dictionary) -> VectorField:
     return dictionary.field([sp.Float(v) if v != 0 else 0 for v in vals])
 
 
-def fit_span(rows: torch.Tensor, dictionary, equation: Equation | str, *, scales: torch.Tensor | None = None,
-             tolerances=TOLERANCES, denominators=DENOMINATORS, validity=None) -> FitResult:
+def fit_span(rows: torch.Tensor, dictionary: "FunctionDictionary", equation: Equation | str, *,
+             scales: torch.Tensor | None = None, tolerances: Sequence[float] = TOLERANCES,
+             denominators: Sequence[int] = DENOMINATORS,
+             validity: Callable[[torch.Tensor], torch.Tensor] | None = None) -> FitResult:
     r"""Closed forms of the span of coefficient rows (r, 3M) over ``dictionary``.
 
     Numeric RREF in canonical column order (:func:`numeric_rref`), then round-and-verify per row;
@@ -200,7 +206,7 @@ def fit_span(rows: torch.Tensor, dictionary, equation: Equation | str, *, scales
     return FitResult(exact, approx, approx_val, rref, notes=notes)
 
 
-def span_cosines(a, b, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+def span_cosines(a: Any, b: Any, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     r"""Principal cosines between two field spans sampled at points, components scaled by the
     points' spread (ξ/σ_x, τ/σ_t, φ/σ_u) so that the comparison does not depend on units.
 
@@ -214,9 +220,10 @@ def span_cosines(a, b, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor) -> tor
     return principal_cosines(va.transpose(0, 1), vb.transpose(0, 1))
 
 
-def fit_fields(fields, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, equation: Equation | str, *,
+def fit_fields(fields: Any, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, equation: Equation | str, *,
                degree: int = 2, basis: str | Sequence[str] | None = None, reference: Sequence[VectorField] | None = None,
-               jets=None, normalisation: str = "V", tolerances=TOLERANCES, denominators=DENOMINATORS) -> FitResult:
+               jets: "Jets | None" = None, normalisation: str = "V", tolerances: Sequence[float] = TOLERANCES,
+               denominators: Sequence[int] = DENOMINATORS) -> FitResult:
     r"""Fit numeric fields (callable or VectorFields) sampled at points (x, t, u) (each (N,)) to a basis.
 
     Least squares :math:`\min_c \|\sum_m c_m f_m - g\|` per component with unit-norm columns,

@@ -81,6 +81,7 @@ class Generator:
     validity: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON form: the name, the components (sympy strings) and how the generator was obtained."""
         return {
             "name": self.name,
             **self.field.to_dict(),
@@ -115,6 +116,7 @@ class Family:
         return f"{self.field.text()} with {names}" + (f", {conds}" if conds else " arbitrary")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON form: the components, the arbitrary functions with their variables, their conditions."""
         return {
             **self.field.to_dict(),
             "functions": [{"name": f.func.__name__, "variables": [str(a) for a in f.args]} for f in self.functions],
@@ -125,6 +127,7 @@ class Family:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], symbols: Mapping[str, sp.Basic]) -> "Family":
+        """Inverse of :meth:`to_dict`; ``symbols`` maps names in the components to sympy symbols."""
         funcs = []
         local = dict(symbols)
         for item in data["functions"]:
@@ -249,6 +252,7 @@ class SymmetryResult:
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
+        """The ``pdesym-symmetries/1`` JSON document (generators, families, structure, provenance)."""
         from pdesym import __version__
 
         names = [f"X{i + 1}" for i in range(self.dimension)]

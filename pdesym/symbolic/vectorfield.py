@@ -30,7 +30,7 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     expr = sp.expand(sp.sympify(expr))
     if expr.is_polynomial(X, T, U) or not expr.has(sp.Pow):
         return expr
-    num, den = sp.fraction(sp.together(expr))
+    _, den = sp.fraction(sp.together(expr))
     if den.free_symbols & {X, T, U} and den.is_polynomial(X, T, U):
         expr = sp.expand(sp.cancel(expr))
     return expr
