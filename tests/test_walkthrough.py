@@ -53,3 +53,20 @@ def test_discover_on_a_typed_equation_says_how_to_get_data(cli, tmp_path, monkey
     text = " ".join(r.output.split())
     assert r.exit_code == 1 and "pdesym generate --equation 'u_t = u_xx + u^2'" in text and "Traceback" not in text
     assert not list(tmp_path.iterdir())
+
+
+def test_augment_names_approximate_generators_and_the_ones_to_keep():
+    # a discovery run can hold approximate fields (long float polynomials): the message names them
+    # by index and gives the --generators that keeps the verified ones, without printing the polynomial
+    import json
+
+    from pdesym.augment.generators import action_from_result
+    from pdesym.errors import PdesymError
+    from pdesym.symbolic import SymmetryResult, find_symmetries
+
+    doc = json.loads(find_symmetries("kdv").to_json())
+    doc["generators"][2]["verified"] = False
+    with pytest.raises(PdesymError) as err:
+        action_from_result(SymmetryResult.from_json(json.dumps(doc)))
+    assert str(err.value) == ("Generator X3 failed exact verification (approximate field); "
+                              "leave it out with --generators X1,X2,X4.")
