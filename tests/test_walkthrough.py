@@ -70,3 +70,14 @@ def test_augment_names_approximate_generators_and_the_ones_to_keep():
         action_from_result(SymmetryResult.from_json(json.dumps(doc)))
     assert str(err.value) == ("Generator X3 failed exact verification (approximate field); "
                               "leave it out with --generators X1,X2,X4.")
+
+
+def test_missing_hint_fits_the_method():
+    from pdesym.cli.discover import _missing_hint
+
+    doc = {"equation": {"name": "kdv"}, "cosines": {"reference_dimension": 4, "values": [1.0, 1.0, 1.0]},
+           "discovery": {"method": "neural"}}
+    assert _missing_hint(doc, "kdv").startswith("Hint: 1 of the 4 exact generators was not found;")
+    assert "--method both" in _missing_hint(doc, "kdv")
+    assert "--basis" in _missing_hint({**doc, "discovery": {"method": "nullspace"}}, "kdv")
+    assert _missing_hint({**doc, "cosines": {"reference_dimension": 3, "values": [1.0] * 3}}, "kdv") is None

@@ -96,10 +96,13 @@ def _missing_hint(doc: dict, source: str) -> str | None:
         return None
     eq = (doc.get("equation") or {}).get("name") or (doc.get("equation") or {}).get("text") or source
     eq = f'"{eq}"' if " " in eq else eq
-    return (f"Hint: {ref - found} of the {ref} exact generators were not found; 'pdesym symmetries {eq}' "
-            f"shows them. Generators outside monomials in x, t, u need --basis (e.g. 'sqrt(t+1), 1/sqrt(t+1)' "
-            f"or 'exp(t/50), exp(-t/50)'); a higher --degree, more --points or, for --method neural, other "
-            f"--steps may also help.")
+    n = ref - found
+    head = (f"Hint: {n} of the {ref} exact generators {'was' if n == 1 else 'were'} not found; "
+            f"'pdesym symmetries {eq}' shows them. ")
+    if (doc.get("discovery") or {}).get("method") == "neural":
+        return head + "--method both adds the null-space generators; other --steps or --seed may also help."
+    return head + ("Generators outside monomials in x, t, u need --basis (e.g. 'sqrt(t+1), 1/sqrt(t+1)' or "
+                   "'exp(t/50), exp(-t/50)'); a higher --degree or more --points may also help.")
 
 
 def register(app: typer.Typer) -> None:
