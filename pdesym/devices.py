@@ -28,7 +28,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
         resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise PdesymError(
-            f"Device {device!s} was asked for but CUDA is not available here; use device='cpu' or 'auto'."
+            f"Device {device!s} was asked for but CUDA is not available here; "
+            "use --device cpu or auto (device='cpu' or 'auto' in Python)."
         )
     return resolved
 

@@ -159,7 +159,17 @@ def _cosine_line(doc: Mapping[str, Any]) -> str | None:
             f"(dimension {cos.get('reference_dimension', '?')}): {vals}; min {cos['min']:.4f}")
     if cos.get("learned"):
         line += "; raw learned span: " + ", ".join(f"{v:.4f}" for v in cos["learned"])
-    return line
+    return line + _missing_note(doc)
+
+
+def _missing_note(doc: Mapping[str, Any]) -> str:
+    """For PDE runs, say when the found span is smaller than the exact algebra: the cosines
+    only measure how well the found generators lie in it, so 'min 1.0000' alone would hide it."""
+    cos = doc.get("cosines") or {}
+    ref, found = cos.get("reference_dimension"), len(cos.get("values") or [])
+    if doc.get("domain", "pde") != "pde" or not isinstance(ref, int) or found >= ref:
+        return ""
+    return f"; found {found} of its {ref} dimensions ({ref - found} missing)"
 
 
 def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
@@ -321,7 +331,7 @@ def to_latex(doc: Mapping[str, Any]) -> str:
     cos = doc.get("cosines")
     if cos and cos.get("values"):
         lines += ["", "Principal cosines against the " + _latex_escape(str(cos.get("reference", "reference"))) + ": "
-                  + ", ".join(f"{v:.4f}" for v in cos["values"]) + "."]
+                  + ", ".join(f"{v:.4f}" for v in cos["values"]) + _latex_escape(_missing_note(doc)) + "."]
     facts = [x for x in (_span_line(doc), *_discovery_lines(doc), _timing_line(doc)) if x]
     if facts:
         lines += ["", r"\begin{itemize}"] + [r"  \item " + _latex_escape(x) for x in facts] + [r"\end{itemize}"]
@@ -389,7 +399,7 @@ def plot_fields(values: np.ndarray, x: np.ndarray, t: np.ndarray, titles: Sequen
         v = values[i]
         xi, tau, phi = v[..., 0], v[..., 1], v[..., 2]
         q = ax.quiver(X, Tg, xi, tau, phi, cmap="viridis", angles="xy")
-        fig.colorbar(q, ax=ax, label="φ")
+        fig.colorbar(q, ax=ax, label="φ (scaled)")  # every component is divided by a range, as the arrows
         ax.set_title(f"X{i + 1}: {titles[i]}" if i < len(titles) else f"X{i + 1}", fontsize=9)
         ax.set_xlabel("x")
         ax.set_ylabel("t")

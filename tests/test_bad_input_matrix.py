@@ -64,6 +64,7 @@ CASES: list[tuple[tuple[str, ...], str]] = [
     (("generate", "nope"), "Unknown preset 'nope'"),
     (("generate", "--equation", "u_t = u_x +* 2"), "Cannot parse the equation"),
     (("generate", "--equation", "u_t = v_x"), "one dependent variable"),
+    (("generate", "--equation", "u_tt = u_xx"), "solves evolution equations"),
     (("generate", "kdv", "--n-train", "-1"), "n_train must be an integer"),
     (("generate", "kdv", "--nx", "0"), "nx must be an integer"),
     (("generate", "kdv", "--dt", "0"), "dt must be a positive number"),
@@ -115,6 +116,7 @@ CASES: list[tuple[tuple[str, ...], str]] = [
     (("benchmark", "fno", "--out", "plainfile"), "plainfile"),
     # discover
     (("discover", "nope"), "neither a preset"),
+    (("discover", "u_t = u_xx + u^2"), "pdesym discover works on data"),
     (("discover", "nan.h5"), "NaN or Inf"),
     (("discover", "inf.h5"), "NaN or Inf"),
     (("discover", "text.h5"), "not an HDF5 file"),

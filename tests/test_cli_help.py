@@ -76,7 +76,7 @@ RUN = [
     "pdesym symmetries kdv",
     "pdesym --json symmetries burgers",
     "pdesym symmetries 'u_t = nu*u_xx - u*u_x, nu=0.01' --format md",
-    "pdesym symmetries ckdv --method ansatz --basis 'sqrt(t+1)' --out ckdv.json",
+    "pdesym symmetries ckdv --method ansatz --basis 'sqrt(t+1), 1/sqrt(t+1)' --out ckdv.json",
     "pdesym generate --equation 'u_t = nu*u_xx, nu=0.01' --n-train 4 --n-valid 1 --n-test 1 --nx 64",
     "pdesym equations",
     "pdesym --json equations",

@@ -96,3 +96,14 @@ def test_image_documents_render_without_pde_fields(tmp_path):
     assert "digits" in md and "−y∂x + x∂y" in md and "approximate" in md and "0.9800" in md
     assert "1797 images" in md and "rotation 0.970" in md
     assert "rotation" in to_latex(back) or "y" in to_latex(back)
+
+
+def test_a_partial_span_says_how_many_exact_dimensions_are_missing(kdv_doc):
+    # three of KdV's four generators found: every cosine is 1, yet the report must not read as complete
+    exact_dim = find_symmetries("kdv").dimension
+    partial = {**kdv_doc, "cosines": {**kdv_doc["cosines"], "values": [1.0, 1.0, 1.0], "min": 1.0}}
+    assert f"found 3 of its {exact_dim} dimensions (1 missing)" in to_markdown(partial)
+    assert "1 missing" in to_latex(partial)
+    assert "missing" not in to_markdown(kdv_doc)  # the complete span gets no note
+    image = {**partial, "domain": "image"}  # image runs compare with a named basis, not an algebra
+    assert "missing" not in to_markdown(image)

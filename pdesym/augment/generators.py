@@ -73,10 +73,16 @@ def action_from_result(result: SymmetryResult, which: str | Sequence[str] | None
     """The group action of the chosen generators (closed-form flows where sympy integrates them)."""
     chosen = select_generators(result, which)
     names = [g.name or f"X{i + 1}" for i, g in chosen]
-    for i, g in chosen:
-        if g.verified is False:
-            raise PdesymError(f"Generator X{i + 1} = {g.field.text()} is marked as failing verification; "
-                              "leave it out with --generators.")
+    failing = [i for i, g in chosen if g.verified is False]
+    if failing:
+        # approximate fields print as long float polynomials: name them only, and say which to keep
+        keep = ",".join(f"X{i + 1}" for i, _ in chosen if i not in failing)
+        raise PdesymError(
+            f"Generator{'s' if len(failing) > 1 else ''} {', '.join(f'X{i + 1}' for i in failing)} "
+            f"failed exact verification (approximate field{'s' if len(failing) > 1 else ''}); "
+            + (f"leave {'them' if len(failing) > 1 else 'it'} out with --generators {keep}." if keep
+               else "no verified generator is left to use.")
+        )
     action = GroupAction.from_fields([g.field for _, g in chosen], names=names, composition=composition,
                                      numeric=numeric, method=method, steps=steps)
     return action, chosen

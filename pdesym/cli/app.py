@@ -80,7 +80,7 @@ def _version(ctx: typer.Context, value: bool) -> None:
 @app.callback()
 def root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or tables; results only."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, status lines or messages; only the result (table, report or file)."),
     json_out: bool = typer.Option(False, "--json", is_eager=True, help="For scripts: print exactly one JSON document on stdout "
                                                         "(the result, or {\"error\": ...} with exit code != 0)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),

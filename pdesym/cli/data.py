@@ -207,6 +207,15 @@ def register(app: typer.Typer) -> None:
             check_choice("preset", preset.strip().lower(), SOLVER_PRESETS)
             spec, spec_args = preset.strip().lower(), [preset.strip().lower()]
         else:
+            from pdesym.equations import get_equation
+
+            # parse before the progress bar: a typo or a non-evolution equation is one sentence, no bar
+            typed = get_equation(equation)
+            if not typed.is_evolution:
+                raise PdesymError(
+                    f"pdesym generate solves evolution equations u_t = K(x, t, u, u_x, ...), but {typed.text!r} "
+                    f"is solved for {typed.leading}; write it with u_t alone on the left, e.g. 'u_t = u_xx'."
+                )
             spec, spec_args = equation, ["--equation", equation]
         out = out if out is not None else default_output(spec)
         options = dict(n_train=n_train, n_valid=n_valid, n_test=n_test, nx=nx, nt_out=nt_out, dt=dt, length=length,
@@ -272,12 +281,20 @@ def register(app: typer.Typer) -> None:
                   "processes": context.world_size if context is not None else 1, "seed": seed,
                   "dropped": _dropped(path) if on_blowup == "drop" else {}})
             return
-        console.print(f"Wrote {path}: train {n_train}, valid {n_valid}, test {n_test} trajectories "
+        lost = _dropped(path) if on_blowup == "drop" else {}
+        kept = ", ".join(f"{k} {max(0, n) - len(lost.get(k, []))}" + (f" ({len(lost[k])} dropped)" if lost.get(k) else "")
+                         for k, n in (("train", n_train), ("valid", n_valid), ("test", n_test)))
+        console.print(f"Wrote {path}: {kept} trajectories "
                       f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.2f} traj/s)"
                       + (f" by {context.world_size} processes (virtual dataset over their shards)" if distributed
                          else "") + ".", soft_wrap=True)
         if on_blowup == "drop":
             _report_dropped(path)
+            empty = [k for k, n in (("train", n_train), ("valid", n_valid), ("test", n_test))
+                     if n > 0 and len(lost.get(k, [])) >= n]
+            if empty:
+                err_console.print(f"[yellow]Warning:[/] every trajectory of {', '.join(empty)} blew up, so the file "
+                                  "holds none there; try a smaller --dt.", soft_wrap=True)
 
     @app.command("equations", epilog=examples("pdesym equations", "pdesym --json equations"))
     @command_errors

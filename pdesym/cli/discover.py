@@ -72,6 +72,12 @@ def _check_source(source: str, equation: str | None) -> None:
     path = Path(source)
     if not path.exists():
         if source.strip().lower() not in EQUATION_PRESETS:
+            if "=" in source:  # a typed equation: discovery needs its data first
+                raise PdesymError(
+                    f"pdesym discover works on data; make some first with "
+                    f"pdesym generate --equation '{source}' --out data/my.h5, then run pdesym discover data/my.h5 "
+                    f"(or pdesym symmetries '{source}' for the exact algebra)."
+                )
             raise PdesymError(f"{source!r} is neither a preset ({', '.join(EQUATION_PRESETS)}) nor an existing "
                               "dataset file.")
     else:
@@ -82,13 +88,30 @@ def _check_source(source: str, equation: str | None) -> None:
         get_equation(equation)
 
 
+def _missing_hint(doc: dict, source: str) -> str | None:
+    """What to try when the found span is smaller than the exact algebra (the report says how many)."""
+    cos = doc.get("cosines") or {}
+    ref, found = cos.get("reference_dimension"), len(cos.get("values") or [])
+    if not isinstance(ref, int) or found >= ref:
+        return None
+    eq = (doc.get("equation") or {}).get("name") or (doc.get("equation") or {}).get("text") or source
+    eq = f'"{eq}"' if " " in eq else eq
+    n = ref - found
+    head = (f"Hint: {n} of the {ref} exact generators {'was' if n == 1 else 'were'} not found; "
+            f"'pdesym symmetries {eq}' shows them. ")
+    if (doc.get("discovery") or {}).get("method") == "neural":
+        return head + "--method both adds the null-space generators; other --steps or --seed may also help."
+    return head + ("Generators outside monomials in x, t, u need --basis (e.g. 'sqrt(t+1), 1/sqrt(t+1)' or "
+                   "'exp(t/50), exp(-t/50)'); a higher --degree or more --points may also help.")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``discover`` command to the root app."""
 
     @app.command("discover", epilog=examples(
         "pdesym discover kdv --trajectories 2 --snapshots 20 --points 1500 --out runs/kdv",
         "pdesym discover data/kdv-small.h5 --method both --steps 800 --out runs/kdv-both",
-        "pdesym discover ckdv --basis 'sqrt(t+1)' --format md",
+        "pdesym discover ckdv --basis 'sqrt(t+1), 1/sqrt(t+1)' --format md",
         "pdesym --json discover burgers --trajectories 2 --snapshots 20 --points 1500 --out runs/burgers --force"))
     @command_errors
     @interruptible("Interrupted; a neural run keeps its last checkpoint in the run folder: rerun the same "
@@ -156,4 +179,7 @@ def register(app: typer.Typer) -> None:
             console.print(text, markup=False, highlight=False, soft_wrap=True, end="" if text.endswith("\n") else "\n")
         if not settings.quiet:
             err_console.print(f"Wrote {result.folder}/ (symmetries.json, report.md, config.json, plots"
-                              + (", checkpoint.pt" if method != "nullspace" else "") + ")")
+                              + (", checkpoint.pt" if method != "nullspace" else "") + ")", soft_wrap=True)
+            hint = _missing_hint(doc, source)
+            if hint:
+                err_console.print(hint, soft_wrap=True, markup=False)

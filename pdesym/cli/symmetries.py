@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         "pdesym symmetries kdv",
         "pdesym symmetries kdv --out kdv.json",
         "pdesym symmetries 'u_t = nu*u_xx - u*u_x, nu=0.01' --format md",
-        "pdesym symmetries ckdv --method ansatz --basis 'sqrt(t+1)' --out ckdv.json",
+        "pdesym symmetries ckdv --method ansatz --basis 'sqrt(t+1), 1/sqrt(t+1)' --out ckdv.json",
         "pdesym --json symmetries burgers"))
     @command_errors
     def symmetries(

@@ -181,6 +181,10 @@ def fit_span(rows: torch.Tensor, dictionary: "FunctionDictionary", equation: Equ
     exact, approx, approx_rows = [], [], []
     for row in rref:
         f = round_and_verify(row.tolist(), dictionary, eq, tolerances=tolerances, denominators=denominators)
+        if f is not None and exact and len(canonical_basis([*exact, f])) == len(exact):
+            # rounding dropped this row's small entries onto the span already found (e.g. a boost
+            # 50·exp(t/50)∂x + ∂u rounded to ∂x): keep the dimension, as an approximate field
+            f = None
         if f is None:
             approx.append(_approximate(row.tolist(), dictionary))
             approx_rows.append(row)
