@@ -166,6 +166,10 @@ def register(app: typer.Typer) -> None:
                                    progress=display)
         finally:
             display.close()
+        from pdesym.distributed import current_context
+
+        if not current_context().is_main:  # under torchrun rank 0 reports; the others only computed their share
+            return
         doc = result.document
         if settings.json or fmt == "json":  # one document: the run's symmetries.json plus where it was written
             folder = Path(result.folder)
