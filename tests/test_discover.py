@@ -160,3 +160,18 @@ def test_neural_generators_find_the_algebra_and_fit_it_exactly(workdir, name, st
     exact = find_symmetries(name)
     assert [g["text"] for g in doc["generators"]] == [g.field.text() for g in exact.generators]
     assert all(g["verified"] and g["source"] == "fit" for g in doc["generators"])
+
+
+@pytest.mark.slow
+def test_neural_generators_on_burgers_learn_the_affine_subalgebra(workdir):
+    """Burgers' algebra is 5-dimensional. The neural path (room for 5) learns the 4 affine generators to
+    cosines >= 0.99; the projective t²∂t + tx∂x + (x − tu)∂u is not learned (its direction stays at
+    validity ~2e-2, cosine ~0.3: issue 5), so no clear gap is accepted and the run reports the
+    null-space generators of the same data instead — all 5, verified."""
+    result = discover("burgers", options=DiscoverOptions(method="neural", max_generators=5), out="runs/neural",
+                      plots=False)
+    doc = result.document
+    learned = sorted(doc["cosines"]["learned"], reverse=True)
+    assert len(learned) == 5 and min(learned[:4]) >= 0.99, learned
+    exact = [g.field.text() for g in find_symmetries("burgers").generators]
+    assert [g["text"] for g in doc["generators"]] == exact and all(g["verified"] for g in doc["generators"])
