@@ -33,6 +33,7 @@ ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
     "bench_nullspace": (["--repeat", "1", "--points", "500"], []),
     "bench_symbolic": (["--repeat", "1"], []),
     "bench_scale": ([], ["--full"]),
+    "bench_discover": (["--quick"], ["--neural"]),
 }
 
 
