@@ -112,6 +112,7 @@ def register(app: typer.Typer) -> None:
         "pdesym discover kdv --trajectories 2 --snapshots 20 --points 1500 --out runs/kdv",
         "pdesym discover data/kdv-small.h5 --method both --steps 800 --out runs/kdv-both",
         "pdesym discover ckdv --basis 'sqrt(t+1), 1/sqrt(t+1)' --format md",
+        "pdesym discover kdv --paper --steps 800 --out runs/kdv-paper",
         "pdesym --json discover burgers --trajectories 2 --snapshots 20 --points 1500 --out runs/burgers --force"))
     @command_errors
     @interruptible("Interrupted; a neural run keeps its last checkpoint in the run folder: rerun the same "
@@ -144,6 +145,10 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted neural run from its checkpoint."),
         checkpoint_every: int = typer.Option(100, "--checkpoint-every",
                                              help="Neural: write the checkpoint every this many steps."),
+        paper: bool = typer.Option(False, "--paper",
+                                   help="Ko, Kim & Lee's settings: neural generators, validity of RK4 finite flows "
+                                        "of 16 patches of 64×64, 400 snapshots (sets --method, --validity, "
+                                        "--snapshots)."),
         fmt: str = typer.Option("table", "--format", "-f", help="table, md, json or latex."),
     ) -> None:
         """Discover Lie point symmetries from data; verify them exactly; write runs/NAME/."""
@@ -153,10 +158,16 @@ def register(app: typer.Typer) -> None:
         from pdesym.report import RENDERERS, print_report
 
         check_choice("format", fmt, FORMATS)
-        options = DiscoverOptions(method=method, degree=degree, basis=basis, generators=_generators(generators),
-                                  max_generators=max_generators, validity=validity, steps=steps, device=device,
-                                  seed=seed, trajectories=trajectories, snapshots=snapshots, nx=nx,
-                                  points=points, checkpoint_every=checkpoint_every).check()
+        chosen = dict(method=method, degree=degree, basis=basis, generators=_generators(generators),
+                      max_generators=max_generators, validity=validity, steps=steps, device=device,
+                      seed=seed, trajectories=trajectories, snapshots=snapshots, nx=nx,
+                      points=points, checkpoint_every=checkpoint_every)
+        if paper:
+            from pdesym.discovery.pipeline import PAPER_FLOW
+
+            chosen.update(PAPER_FLOW)
+            method = chosen["method"]
+        options = DiscoverOptions(**chosen).check()
         if out is None:
             out = Path("runs") / f"{Path(source).stem}-{method}"
         _check_source(source, equation)
