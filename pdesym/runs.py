@@ -67,7 +67,9 @@ def prepare_run_folder(path: str | os.PathLike, *, force: bool = False, resume: 
 
 
 #: What a discovery run writes into its folder (besides temporary files of an atomic write).
-RUN_FILES = frozenset({RESULT_FILE, CONFIG_FILE, CHECKPOINT_FILE, REPORT_FILE, "fields.png", "validity.png"})
+#: The plots include those ``pdesym report RUN --plots RUN`` may have added next to them.
+RUN_FILES = frozenset({RESULT_FILE, CONFIG_FILE, CHECKPOINT_FILE, REPORT_FILE, "fields.png", "validity.png",
+                       "cosines.png", "generator-validity.png", "spectrum.png", "accuracy.png"})
 
 
 def _is_run_file(path: Path) -> bool:

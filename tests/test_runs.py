@@ -53,3 +53,10 @@ def test_jsonable_turns_arrays_and_scalars_into_plain_json():
     # oracle: the JSON text written out by hand (NaN and inf have no JSON form: null)
     assert json.dumps(got, sort_keys=True) == ('{"1": 0.25, "a": [1.5, null], "b": true, "d": "torch.float64", '
                                                '"n": 3, "t": [null, "x"]}')
+
+
+def test_report_plots_count_as_run_files():
+    from pdesym.report import PLOTS
+    from pdesym.runs import RUN_FILES
+
+    assert set(PLOTS) <= RUN_FILES  # `report RUN --plots RUN` must not make --force refuse the folder
