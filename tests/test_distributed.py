@@ -56,6 +56,7 @@ def _train_worker(rank: int, world: int, port: int, out: str) -> None:
     result = train_operator(advected_modes(7, seed=1), config=CONFIG, seed=3, device="cpu")
     state = {k: v.detach().clone() for k, v in result.model.state_dict().items()}
     torch.save({"state": state, "history": [r.train_mse for r in result.history]}, f"{out}.{rank}")
+    torch.distributed.barrier()  # both ranks done before either closes its connections (gloo can abort otherwise)
     torch.distributed.destroy_process_group()
 
 

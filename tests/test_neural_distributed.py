@@ -42,6 +42,7 @@ def _discover_worker(rank: int, world: int, port: int, workdir: str) -> None:
     os.chdir(workdir)
     result = discover("kdv", options=OPTIONS, out="runs/ddp", plots=False)  # joins the process group itself
     torch.save({**_summary(result), "world": torch.distributed.get_world_size()}, f"ddp.{rank}.pt")
+    torch.distributed.barrier()  # both ranks done before either closes its connections (gloo can abort otherwise)
     torch.distributed.destroy_process_group()
 
 
