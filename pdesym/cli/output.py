@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import sys
 import traceback
@@ -31,6 +30,7 @@ from rich.progress import (
 )
 
 from pdesym.errors import PdesymError
+from pdesym.runs import jsonable  # re-exported: commands build their --json documents with it
 
 __all__ = ["console", "err_console", "command_errors", "progress_bar", "fail", "settings", "emit", "jsonable",
            "examples", "LazyProgress"]
@@ -50,22 +50,6 @@ class _Settings:
 settings = _Settings()
 
 F = TypeVar("F", bound=Callable)
-
-
-def jsonable(obj: Any) -> Any:
-    """Plain JSON values of nested results: numpy/torch scalars and arrays as numbers and lists,
-    paths as strings, non-finite floats as null (JSON has no NaN)."""
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if hasattr(obj, "tolist"):  # numpy and torch scalars and arrays
-        return jsonable(obj.tolist())
-    return str(obj)
 
 
 def emit(doc: Mapping[str, Any]) -> None:
