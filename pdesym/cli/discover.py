@@ -43,7 +43,8 @@ class _Display:
     def neural(self, p) -> None:
         if self.bar is not None:
             shown = " ".join(f"{v:.1e}" for v in p.validity)
-            self.bar.update(self.task, completed=p.step, status=f"validity {shown}")
+            phase = "L-BFGS polish, " if getattr(p, "phase", "adam") == "polish" else ""
+            self.bar.update(self.task, completed=p.step, total=p.steps, status=f"{phase}validity {shown}")
 
     def close(self) -> None:
         if self.bar is not None:
@@ -133,7 +134,9 @@ def register(app: typer.Typer) -> None:
                                                 "with --method both at least the null-space dimension)."),
         validity: str = typer.Option("infinitesimal", "--validity",
                                      help="infinitesimal (jets) or flow (finite flows of patches, per generator)."),
-        steps: int = typer.Option(1600, "--steps", help="Neural training steps."),
+        steps: int = typer.Option(1600, "--steps", help="Neural training steps (Adam)."),
+        polish: int = typer.Option(60, "--polish", help="Neural: full-batch L-BFGS iterations after the Adam steps "
+                                                       "(0 = none); they converge the slowest symmetry."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         seed: int = typer.Option(0, "--seed", help="Seed of the data, the jet sample and the networks."),
         trajectories: int = typer.Option(8, "--trajectories", help="Trajectories used (and generated for a preset)."),
@@ -159,7 +162,7 @@ def register(app: typer.Typer) -> None:
 
         check_choice("format", fmt, FORMATS)
         chosen = dict(method=method, degree=degree, basis=basis, generators=_generators(generators),
-                      max_generators=max_generators, validity=validity, steps=steps, device=device,
+                      max_generators=max_generators, validity=validity, steps=steps, polish=polish, device=device,
                       seed=seed, trajectories=trajectories, snapshots=snapshots, nx=nx,
                       points=points, checkpoint_every=checkpoint_every)
         if paper:

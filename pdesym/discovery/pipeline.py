@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -53,6 +54,7 @@ class DiscoverOptions:
     max_generators: int = 4
     validity: str = "infinitesimal"
     steps: int = 1600
+    polish: int = 60
     batch: int = 1024
     device: str = "auto"
     seed: int = 0
@@ -84,6 +86,8 @@ class DiscoverOptions:
                 raise PdesymError(f"--{name.replace('_', '-')} must be a positive integer, got {v!r}.")
         if self.degree > 6:
             raise PdesymError(f"--degree must be from 1 to 6, got {self.degree}.")
+        if isinstance(self.polish, bool) or not isinstance(self.polish, int) or self.polish < 0:
+            raise PdesymError(f"--polish must be an integer >= 0 (L-BFGS iterations; 0 = none), got {self.polish!r}.")
         if self.generators is not None and (isinstance(self.generators, bool) or not isinstance(self.generators, int)
                                             or self.generators < 1):
             raise PdesymError(f"--generators must be 'auto' or a positive integer, got {self.generators!r}.")
@@ -166,13 +170,22 @@ def default_dataset(preset: str, options: DiscoverOptions, *, progress: Callable
         except PdesymError:
             pass  # a damaged cache is simply regenerated
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    generate_dataset(preset, path, n_train=options.trajectories, n_valid=0, n_test=0, seed=options.seed,
-                     nx=options.nx, nt_out=options.snapshots, device="cpu", force=True, progress=progress,
-                     command=f"pdesym discover {preset} (default dataset)")
-    import h5py
+    # generated under a name of this process, keyed, then renamed: two `pdesym discover kdv` started
+    # together in one folder each write their own file and the later rename wins (the same bytes),
+    # instead of one of them failing on the HDF5 lock of a file the other is still writing.
+    # Generated on the CPU whatever --device says: the cached file is then the same on every machine.
+    tmp = DATA_DIR / f".{preset}-discover.{os.getpid()}.h5"
+    try:
+        generate_dataset(preset, tmp, n_train=options.trajectories, n_valid=0, n_test=0, seed=options.seed,
+                         nx=options.nx, nt_out=options.snapshots, device="cpu", force=True, progress=progress,
+                         command=f"pdesym discover {preset} (default dataset)")
+        import h5py
 
-    with h5py.File(path, "a") as f:  # the cache key, so that other settings regenerate the file
-        f.attrs["discover_key"] = json.dumps(key)
+        with h5py.File(tmp, "a") as f:  # the cache key, so that other settings regenerate the file
+            f.attrs["discover_key"] = json.dumps(key)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -269,7 +282,7 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
     pts = torch.stack([jets.x, jets.t, jets[(0, 0)]], -1)
     mean, std = pts.mean(0), pts.std(0).clamp_min(1e-12)
     settings = NeuralSettings(generators=options.generators, max_generators=max_generators, steps=options.steps,
-                              batch=options.batch, seed=options.seed, checkpoint_every=options.checkpoint_every)
+                              polish=options.polish, batch=options.batch, seed=options.seed, checkpoint_every=options.checkpoint_every)
     model = MLPVectorFields(3, settings.trained, hidden=settings.hidden, depth=settings.depth, seed=options.seed,
                             mean=mean, std=std, out_scale=std, activation=settings.activation, device=device)
     # the fields' size in standardised coordinates (ξ/σx, τ/σt, φ/σu): an O(1) Gram for every
@@ -467,7 +480,7 @@ def discover(source: str | Path, *, equation: str | None = None, options: Discov
               "neural_dimension": neural.dimension, "ratio": neural.gap, "runner_up": neural.runner_up,
               "accepted": neural.accepted, "reason": neural.reason,
               "validity_spectrum": [float(v) for v in neural.spectrum], "seconds": neural.seconds,
-              "resumed_from": neural.resumed_from}
+              "resumed_from": neural.resumed_from, "polish": neural.polished}
         _stage(progress, "fit")
         t0 = time.perf_counter()
         k = neural.dimension
@@ -489,7 +502,10 @@ def discover(source: str | Path, *, equation: str | None = None, options: Discov
             fitted.exact = _canonical(list(fitted.exact) + [f for f in snapped if f is not None])
             fitted.approximate = [a for a, f in zip(fitted.approximate, snapped) if f is None]
         timings["fit"] = time.perf_counter() - t0
-        nd["fit_misfit"] = fitted.misfit
+        # 6 significant digits: the last bits of a least-squares residual depend on how BLAS meets the
+        # arrays' memory alignment (two identical runs differed in the 17th digit under another
+        # PYTHONHASHSEED), and run files are meant to be byte-identical for a seed
+        nd["fit_misfit"] = float(f"{fitted.misfit:.6g}")
         if options.method == "neural":
             discovery.update(nd)
             discovery["dimension"] = neural.dimension
