@@ -128,6 +128,7 @@ CASES: list[tuple[tuple[str, ...], str]] = [
     (("discover", "good.h5", "--method", "magic"), "Unknown method 'magic'"),
     (("discover", "good.h5", "--validity", "magic"), "Unknown validity 'magic'"),
     (("discover", "good.h5", "--method", "neural", "--steps", "0"), "--steps must be a positive integer"),
+    (("discover", "good.h5", "--method", "neural", "--polish", "-1"), "--polish must be an integer >= 0"),
     (("discover", "good.h5", "--points", "0"), "--points must be a positive integer"),
     (("discover", "good.h5", "--trajectories", "0"), "--trajectories must be a positive integer"),
     (("discover", "good.h5", "--device", "tpu"), "Unknown device 'tpu'"),

@@ -148,10 +148,12 @@ def test_interrupted_neural_run_resumes_to_the_same_result(workdir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, steps, k", [("kdv", 800, 4), ("ks", 1600, 3)])
-def test_neural_generators_find_the_algebra_and_fit_it_exactly(workdir, name, steps, k):
-    # KdV converges in half the default steps (about 40 s on 2 cores); KS needs the default 1600
-    result = discover(name, options=DiscoverOptions(method="neural", steps=steps), out="runs/neural")
+@pytest.mark.parametrize("name, k", [("kdv", 4), ("ks", 3)])
+def test_neural_generators_find_the_algebra_and_fit_it_exactly(workdir, name, k):
+    # the CLI defaults (1600 Adam steps, 60 L-BFGS polish iterations; ~2.5 min each on 2 cores).
+    # Before the polish, KdV at 1600 steps chose K = 3: the Galilean boost was stuck at validity
+    # 5e-8, under the best non-symmetry's 3e-7 by less than the gap between it and the rest
+    result = discover(name, options=DiscoverOptions(method="neural"), out="runs/neural")
     doc = result.document
     d = doc["discovery"]
     assert d["neural_dimension"] == k and d["accepted"], d   # K chosen automatically
