@@ -109,6 +109,17 @@ def _neural_options(**kw):
     return DiscoverOptions(**{**base, **kw})
 
 
+def test_the_lbfgs_polish_lowers_the_span_loss(workdir):
+    """Same seed, same Adam steps: with the polish every validity eigenvalue of the learned span is
+    lower (the loss is their log-sum), and the history goes on past the Adam steps."""
+    plain = discover("kdv", options=_neural_options(polish=0), plots=False).neural
+    polished = discover("kdv", options=_neural_options(polish=30), plots=False).neural
+    assert plain.polished == 0 and 0 < polished.polished <= 30
+    assert max(plain.history_steps) == 40 and max(polished.history_steps) == 40 + polished.polished
+    assert float(torch.log(polished.spectrum).sum()) < float(torch.log(plain.spectrum).sum()) - 1.0
+    assert bool((polished.spectrum <= plain.spectrum).all()), (plain.spectrum, polished.spectrum)
+
+
 def test_interrupted_neural_run_resumes_to_the_same_result(workdir):
     opts = _neural_options()
     whole = discover("kdv", options=opts, out="runs/whole", plots=False)
@@ -140,6 +151,22 @@ def test_interrupted_neural_run_resumes_to_the_same_result(workdir):
     assert a["discovery"].pop("fit_misfit") == pytest.approx(b["discovery"].pop("fit_misfit"), rel=1e-12)
     assert {k: v for k, v in a["discovery"].items() if b["discovery"].get(k) != v} == {}
     assert a == b
+
+    # interrupted during the L-BFGS polish: the checkpoint is the end of the Adam steps, and the
+    # polish, deterministic, is run again from there to the same bytes
+    def stop_in_polish(p):
+        if p.phase == "polish":
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        discover("kdv", options=opts, out="runs/cut2", progress=SimpleNamespace(neural=stop_in_polish), plots=False)
+    state = torch.load(workdir / "runs" / "cut2" / "checkpoint.pt", weights_only=False)
+    assert (state["step"], state["polished"]) == (opts.steps, 0)
+    again = discover("kdv", options=opts, out="runs/cut2", resume=True, plots=False)
+    assert again.neural.resumed_from == opts.steps and again.neural.polished == whole.neural.polished > 0
+    for a_, b_ in zip(whole.neural.model.state_dict().values(), again.neural.model.state_dict().values()):
+        assert torch.equal(a_, b_)
+    assert whole.neural.history_spectra == again.neural.history_spectra
     # resuming with other options is refused, the run is left as it is
     from pdesym.errors import PdesymError
 
@@ -158,6 +185,8 @@ def test_neural_generators_find_the_algebra_and_fit_it_exactly(workdir, name, k)
     d = doc["discovery"]
     assert d["neural_dimension"] == k and d["accepted"], d   # K chosen automatically
     assert d["trained"] == 6
+    # K = d_max = 4 on KdV: the run says that a larger algebra would need a larger --max-generators
+    assert any("largest K considered" in m for m in d["messages"]) == (k == 4), d["messages"]
     assert min(doc["cosines"]["learned"]) >= 0.99, doc["cosines"]
     exact = find_symmetries(name)
     assert [g["text"] for g in doc["generators"]] == [g.field.text() for g in exact.generators]

@@ -476,6 +476,12 @@ def discover(source: str | Path, *, equation: str | None = None, options: Discov
         d_max = max(options.max_generators, null.rank if null is not None else 0)
         neural = _neural_run(sample, jets, options, d_max, folder, resume, progress)
         timings["neural"] = time.perf_counter() - t0
+        if options.generators is None and neural.accepted and neural.dimension == d_max:
+            # K <= d_max by construction: a larger algebra would show up as a wrong or rejected gap,
+            # never as K > d_max (Burgers, dimension 5, under the default 4)
+            discovery["messages"].append(
+                f"K = {d_max} is the largest K considered (--max-generators {d_max}); if the data may have more "
+                f"symmetries, rerun with --max-generators {d_max + 2}.")
         nd = {"trained": int(neural.model.k), "steps": options.steps, "seed": options.seed,
               "neural_dimension": neural.dimension, "ratio": neural.gap, "runner_up": neural.runner_up,
               "accepted": neural.accepted, "reason": neural.reason,
