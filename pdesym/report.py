@@ -188,7 +188,9 @@ def _discovery_lines(doc: Mapping[str, Any]) -> list[str]:
                      f"columns, degree {d.get('degree')}).")
     elif m == "neural":
         acc = d.get("accepted")
-        lines.append(f"Neural generators: {d.get('trained')} trained for {d.get('steps')} steps (seed {d.get('seed')}), "
+        polish = f" + {d['polish']} L-BFGS iterations" if d.get("polish") else ""
+        lines.append(f"Neural generators: {d.get('trained')} trained for {d.get('steps')} steps{polish} "
+                     f"(seed {d.get('seed')}), "
                      f"K = {d.get('neural_dimension', d.get('dimension'))} chosen at validity ratio "
                      f"{_ratio(d.get('ratio', d.get('gap')))} "
                      f"(runner-up {_ratio(d.get('runner_up'))})"
