@@ -3,7 +3,7 @@
 Run (1 torch thread, as the CLI; ~10 min on 2 shared cores, ``--quick`` ~3 min):
 
     PYTHONPATH=. python benchmarks/bench_discover.py [--quick] [--equations kdv ks burgers]
-        [--steps 1600] [--threads 1] [--out benchmarks/results/discover_paper.md] [--taylor]
+        [--steps 1200] [--threads 1] [--out benchmarks/results/discover_paper.md] [--taylor]
 
 Per equation, three runs in this process, each in a fresh working directory (so every wall time
 includes generating its default dataset):
@@ -156,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--equations", nargs="+", default=["kdv", "ks", "burgers"])
     parser.add_argument("--quick", action="store_true", help="400 neural steps, 8 patches × 16 fits (~3 min)")
-    parser.add_argument("--steps", type=int, default=None, help="neural steps of the paper row (1600; 400 quick)")
+    parser.add_argument("--steps", type=int, default=None, help="neural steps of the paper row (1200; 400 quick)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None,
                         help="Markdown table (benchmarks/results/discover_paper[_quick].md)")
@@ -166,7 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_default_dtype(torch.float64)
     torch.set_num_threads(args.threads)
-    steps = args.steps or (400 if args.quick else 1600)
+    steps = args.steps or (400 if args.quick else 1200)
     out = args.out or ROOT / "benchmarks" / "results" / f"discover_paper{'_quick' if args.quick else ''}.md"
     load = os.getloadavg()
     lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)]

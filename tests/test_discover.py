@@ -177,7 +177,7 @@ def test_interrupted_neural_run_resumes_to_the_same_result(workdir):
 @pytest.mark.slow
 @pytest.mark.parametrize("name, k", [("kdv", 4), ("ks", 3)])
 def test_neural_generators_find_the_algebra_and_fit_it_exactly(workdir, name, k):
-    # the CLI defaults (1600 Adam steps, 60 L-BFGS polish iterations; ~2.5 min each on 2 cores).
+    # the CLI defaults (1200 Adam steps, 60 L-BFGS polish iterations; ~2-2.5 min each on 2 cores).
     # Before the polish, KdV at 1600 steps chose K = 3: the Galilean boost was stuck at validity
     # 5e-8, under the best non-symmetry's 3e-7 by less than the gap between it and the rest
     result = discover(name, options=DiscoverOptions(method="neural"), out="runs/neural")

@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
                                                 "with --method both at least the null-space dimension)."),
         validity: str = typer.Option("infinitesimal", "--validity",
                                      help="infinitesimal (jets) or flow (finite flows of patches, per generator)."),
-        steps: int = typer.Option(1600, "--steps", help="Neural training steps (Adam)."),
+        steps: int = typer.Option(1200, "--steps", help="Neural training steps (Adam)."),
         polish: int = typer.Option(60, "--polish", help="Neural: full-batch L-BFGS iterations after the Adam steps "
                                                        "(0 = none); they converge the slowest symmetry."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),

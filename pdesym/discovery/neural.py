@@ -94,7 +94,7 @@ class NeuralSettings:
 
     generators: int | None = None
     max_generators: int = 4
-    steps: int = 1600
+    steps: int = 1200
     lr: float = 5e-3
     lr_final: float = 1e-5
     hidden: int = 32

@@ -53,7 +53,7 @@ class DiscoverOptions:
     generators: int | None = None
     max_generators: int = 4
     validity: str = "infinitesimal"
-    steps: int = 1600
+    steps: int = 1200
     polish: int = 60
     batch: int = 1024
     device: str = "auto"
