@@ -38,6 +38,7 @@ __all__ = [
     "Jets",
     "Patches",
     "compute_jets",
+    "equation_misfit",
     "jet_orders_needed",
     "spectral_derivatives",
     "savgol_derivatives",
@@ -381,6 +382,42 @@ def compute_jets(u, x, t, equation: Equation | str | None = None, order: int | N
             values[(k, 1)] = utx[k]
         values[(0, 2)] = td[2]
     return Jets(XX, TT, values, on_shell, mask, eq)
+
+
+def equation_misfit(u, x, t, equation: Equation | str, *, method: str = "spectral", periodic: bool = True,
+                    window: int = 9) -> float:
+    r"""How far the samples are from solving :math:`u_t = F`: the median over snapshots of
+    :math:`\overline{(u_t - F)^2} / \overline{u_t^2 + F^2}` (means over x), u_t from the data
+    (Savitzky–Golay in t), F from the x-jets. 0 for solutions, about 1 for another equation.
+
+    The median, not the mean: where the data are under-resolved in t (Burgers' fast initial
+    decay, 80 snapshots) the first snapshots score ~0.5 against their own equation while the rest
+    score 1e-7 or less. Measured on the default datasets against their own equations: KdV 4e-10,
+    KS 0.011, Burgers 4e-8, heat 9e-13; against another of the four 0.26-1. Noise in u is
+    amplified by the x-derivatives: KdV data with 1 % noise score 0.69 (Savitzky–Golay) to 1.
+    """
+    eq = get_equation(equation) if isinstance(equation, str) else equation
+    _require_evolution(eq)
+    U_, _, _ = _as_grid(u, x, t)
+    nt = U_.shape[1]
+    if nt < 5:
+        raise PdesymError(f"The equation check needs at least 5 snapshots, got {nt}.")
+    tw = 7 if nt >= 7 else 5
+    kw = dict(method=method, periodic=periodic, window=window)
+    with torch.no_grad():
+        data = compute_jets(u, x, t, eq, time="data", time_window=tw, time_polyorder=3, **kw)
+        rhs = compute_jets(u, x, t, eq, **kw)[(0, 1)]
+        ut = data[(0, 1)]
+        keep = data.mask[..., 0] if data.mask is not None else torch.ones(ut.shape[:-1], dtype=torch.bool)
+        if data.mask is not None and not bool(data.mask.all()):
+            ok = data.mask
+            num = torch.where(ok, (ut - rhs) ** 2, 0.0).sum(-1)
+            den = torch.where(ok, ut ** 2 + rhs ** 2, 0.0).sum(-1)
+        else:
+            num, den = ((ut - rhs) ** 2).sum(-1), (ut ** 2 + rhs ** 2).sum(-1)
+        score = num / den.clamp_min(torch.finfo(ut.dtype).tiny)
+        score = score[keep & (den > 0)]
+        return float(score.median()) if score.numel() else 0.0
 
 
 # --------------------------------------------------------------------------- patches

@@ -206,3 +206,21 @@ def test_neural_generators_on_burgers_learn_the_affine_subalgebra(workdir):
     assert len(learned) == 5 and min(learned[:4]) >= 0.99, learned
     exact = [g.field.text() for g in find_symmetries("burgers").generators]
     assert [g["text"] for g in doc["generators"]] == exact and all(g["verified"] for g in doc["generators"])
+
+
+def test_data_that_do_not_solve_the_given_equation_are_flagged(workdir):
+    """The generators are tested against the equation given; data of another equation (here KdV
+    data said to be heat-equation data) get a warning with the misfit, solutions do not."""
+    from pdesym.discovery.pipeline import load_samples
+    from pdesym.jets import equation_misfit
+
+    opts = DiscoverOptions(trajectories=2, snapshots=20, degree=1)
+    right = discover("kdv", options=opts, plots=False).document["discovery"]
+    wrong = discover("kdv", equation="u_t = u_xx", options=opts, plots=False).document["discovery"]
+    assert right["equation_misfit"] < 1e-3 and not any("look like" in m for m in right["messages"])
+    assert wrong["equation_misfit"] > 0.8 and any("look like smooth solutions of u_t = u_xx" in m
+                                                  for m in wrong["messages"]), wrong["messages"]
+    # the function itself: a KdV soliton train solves KdV, not Burgers' or the heat equation
+    sample = load_samples("kdv", None, opts)
+    assert equation_misfit(sample.u, sample.x, sample.t, "kdv") < 1e-3
+    assert equation_misfit(sample.u, sample.x, sample.t, "heat") > 0.8
