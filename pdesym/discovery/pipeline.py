@@ -288,7 +288,8 @@ def _neural_run(sample: DataSample, jets, options: DiscoverOptions, max_generato
     pts = torch.stack([jets.x, jets.t, jets[(0, 0)]], -1)
     mean, std = pts.mean(0), pts.std(0).clamp_min(1e-12)
     settings = NeuralSettings(generators=options.generators, max_generators=max_generators, steps=options.steps,
-                              polish=options.polish, batch=options.batch, seed=options.seed, checkpoint_every=options.checkpoint_every)
+                              polish=options.polish, batch=options.batch, seed=options.seed,
+                              checkpoint_every=options.checkpoint_every)
     model = MLPVectorFields(3, settings.trained, hidden=settings.hidden, depth=settings.depth, seed=options.seed,
                             mean=mean, std=std, out_scale=std, activation=settings.activation, device=device)
     # the fields' size in standardised coordinates (ξ/σx, τ/σt, φ/σu): an O(1) Gram for every
