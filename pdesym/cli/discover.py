@@ -52,6 +52,21 @@ class _Display:
             self.bar = None
 
 
+def _pair(value: str, flag: str) -> tuple[int, int]:
+    """'64x64' -> (64, 64)."""
+    parts = value.lower().replace("×", "x").split("x")
+    try:
+        a, b = (int(p) for p in parts)
+    except ValueError:
+        raise PdesymError(f"{flag} must be two sizes like 64x64, got {value!r}.") from None
+    return a, b
+
+
+def _stencil(value: str) -> tuple[int, int] | None:
+    """'9x13' -> (9, 13); 'whole' -> None (one fit over the whole patch)."""
+    return None if value.strip().lower() == "whole" else _pair(value, "--flow-stencil")
+
+
 def _generators(value: str) -> int | None:
     if value.strip().lower() == "auto":
         return None
@@ -152,6 +167,28 @@ def register(app: typer.Typer) -> None:
                                    help="Ko, Kim & Lee's settings: neural generators, validity of RK4 finite flows "
                                         "of 16 patches of 64×64, 400 snapshots (sets --method, --validity, "
                                         "--snapshots)."),
+        patches: Optional[int] = typer.Option(None, "--patches", help="Flow validity: patches sampled (default 64; "
+                                                                      "--paper 16)."),
+        patch_size: Optional[str] = typer.Option(None, "--patch-size", help="Flow validity: snapshots×points of a "
+                                                                           "patch, e.g. 64x64 (default 9x13)."),
+        flow_stencil: Optional[str] = typer.Option(None, "--flow-stencil",
+                                                   help="Flow validity: fit stencil inside a patch, e.g. 9x13, or "
+                                                        "'whole' for one fit per patch (default whole)."),
+        flow_points: Optional[int] = typer.Option(None, "--flow-points",
+                                                  help="Flow validity: interior stencils scored per patch (default 1)."),
+        flow_steps: Optional[int] = typer.Option(None, "--flow-steps", help="Flow validity: integrator steps of "
+                                                                          "exp(εV) (default 8)."),
+        flow_method: Optional[str] = typer.Option(None, "--flow-method",
+                                                  help="Flow validity: torchdiffeq method, e.g. rk4 (default), "
+                                                       "dopri5, euler."),
+        flow_eps: Optional[float] = typer.Option(None, "--flow-eps", help="Flow validity: ε as a fraction of the "
+                                                                        "data scale (default 0.05)."),
+        flow_degree_x: Optional[int] = typer.Option(None, "--flow-degree-x", help="Flow validity: polynomial degree "
+                                                                                  "in x of the re-fit (default order+4)."),
+        flow_degree_t: Optional[int] = typer.Option(None, "--flow-degree-t", help="Flow validity: polynomial degree "
+                                                                                  "in t of the re-fit (default 3)."),
+        flow_reduce: Optional[str] = typer.Option(None, "--flow-reduce", help="Flow validity: mean or median over "
+                                                                            "points (default median)."),
         fmt: str = typer.Option("table", "--format", "-f", help="table, md, json or latex."),
     ) -> None:
         """Discover Lie point symmetries from data; verify them exactly; write runs/NAME/."""
@@ -170,6 +207,17 @@ def register(app: typer.Typer) -> None:
 
             chosen.update(PAPER_FLOW)
             method = chosen["method"]
+        # flow options given on the command line win over the defaults and over --paper's
+        flow = {"patches": patches, "patch_size": None if patch_size is None else _pair(patch_size, "--patch-size"),
+                "flow_stencil": None if flow_stencil is None else _stencil(flow_stencil),
+                "flow_points": flow_points, "flow_steps": flow_steps, "flow_method": flow_method,
+                "flow_eps": flow_eps, "flow_degree_x": flow_degree_x, "flow_degree_t": flow_degree_t,
+                "flow_reduce": flow_reduce}
+        given = {k: v for k, v in flow.items() if v is not None or (k == "flow_stencil" and flow_stencil is not None)}
+        if given and chosen["validity"] != "flow":
+            name = "--" + next(iter(given)).replace("_", "-")
+            raise PdesymError(f"{name} sets the flow validity; add --validity flow (or --paper) or leave it out.")
+        chosen.update(given)
         options = DiscoverOptions(**chosen).check()
         if out is None:
             out = Path("runs") / f"{Path(source).stem}-{method}"
