@@ -65,6 +65,7 @@ CASES: list[tuple[tuple[str, ...], str]] = [
     (("generate", "--equation", "u_t = u_x +* 2"), "Cannot parse the equation"),
     (("generate", "--equation", "u_t = v_x"), "one dependent variable"),
     (("generate", "--equation", "u_tt = u_xx"), "solves evolution equations"),
+    (("generate", "--equation", "u_t = u_xx + 0.01*x*u_x"), "not periodic with the domain length"),
     (("generate", "kdv", "--n-train", "-1"), "n_train must be an integer"),
     (("generate", "kdv", "--nx", "0"), "nx must be an integer"),
     (("generate", "kdv", "--dt", "0"), "dt must be a positive number"),

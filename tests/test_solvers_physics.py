@@ -98,3 +98,19 @@ def test_non_splitting_equation_uses_reported_fallback(text):
         assert float((mass - mass[0]).abs().max()) <= 1e-10
     loose = solve(Equation.from_text(text), u0, length=length, t_out=t, dt=1e-3, rtol=1e-6, atol=1e-8)
     assert float((loose.u - sol.u).abs().max()) <= 1e-5
+
+
+def test_explicit_x_dependence_must_be_periodic_with_the_domain():
+    """The spectral solvers are periodic in x: a coefficient x would jump at the seam, so it is
+    refused; periodic coefficients (any trig form sympy can reduce) are accepted."""
+    from pdesym.equations import get_equation
+    from pdesym.errors import PdesymError
+    from pdesym.solvers.methods import require_periodic_in_x
+
+    with pytest.raises(PdesymError, match="not periodic with the domain length 128"):
+        require_periodic_in_x(get_equation("u_t = u_xx + 0.01*x*u_x"), 128.0)
+    with pytest.raises(PdesymError, match="not periodic"):
+        require_periodic_in_x(get_equation("u_t = u_xx + sin(x)*u"), 10.0)  # period 2π, not 10
+    for ok in ("u_t = u_xx + 0.1*sin(2*pi*x/128)*u_x", "u_t = u_xx + cos(pi*x/64)**2*u", "u_t = u_xx + u*u_x"):
+        require_periodic_in_x(get_equation(ok), 128.0)
+    require_periodic_in_x(get_equation("u_t = u_xx + sin(x)*u"), 2 * math.pi)

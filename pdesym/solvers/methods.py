@@ -96,6 +96,40 @@ def burgers_form(split: LinearSplit) -> tuple[float, float] | None:
     return float(c[2]), float(a)
 
 
+def require_periodic_in_x(equation: Equation, length: float) -> None:
+    r"""Refuse an equation whose explicit x-dependence is not L-periodic: :math:`K(x + L) \ne K(x)`.
+
+    The pseudo-spectral solvers are periodic in x; a coefficient such as x would jump at the
+    seam and the "solution" would be of another equation, silently.
+    """
+    from pdesym.equations import X
+
+    rhs = equation.rhs_numeric
+    if X not in rhs.free_symbols:
+        return
+    period = sp.nsimplify(length, [sp.pi])
+    if sp.simplify(sp.expand_trig(rhs.subs(X, X + period) - rhs)) != 0 and not _periodic_at_samples(rhs, X, length):
+        raise PdesymError(f"{equation.text!r} depends on x through terms that are not periodic with the domain "
+                          f"length {length:g}, but the solver is periodic in x; write the x-dependence with "
+                          f"functions of period {length:g}, e.g. sin(2*pi*x/{length:g}), or remove it.")
+
+
+def _periodic_at_samples(expr: sp.Expr, x: sp.Symbol, length: float, n: int = 16) -> bool:
+    """K(x + L) = K(x) to 1e-9 at seeded random values of x and of every other symbol (for the
+    cases sympy does not reduce to 0, e.g. a float period of a trig function)."""
+    import numpy as np
+
+    others = sorted(expr.free_symbols - {x}, key=str)
+    fn = sp.lambdify([x, *others], expr, "numpy")
+    rng = np.random.default_rng(0)
+    xs = rng.uniform(0.0, float(length), n)
+    vals = [rng.uniform(-1.0, 1.0, n) for _ in others]
+    with np.errstate(all="ignore"):
+        a = np.asarray(fn(xs, *vals), dtype=float) * np.ones(n)
+        b = np.asarray(fn(xs + float(length), *vals), dtype=float) * np.ones(n)
+    return bool(np.all(np.isfinite(a)) and np.allclose(a, b, rtol=1e-9, atol=1e-12 * (1.0 + np.abs(a).max())))
+
+
 def choose_method(equation: Equation, method: str = "auto") -> tuple[str, str]:
     """(method, reason) for ``equation``; an explicit method that cannot work is refused."""
     return _choose(equation, _plan(equation), method)
@@ -189,6 +223,7 @@ def solve(
     if not dt > 0:
         raise PdesymError(f"dt must be positive, got {dt!r}.")
     B, nx = u0.shape
+    require_periodic_in_x(eq, float(length))
     grid = SpectralGrid(float(length), nx, dev, dt_)
     plan = _plan(eq)
     chosen, reason = _choose(eq, plan, method)
