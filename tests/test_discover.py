@@ -220,7 +220,7 @@ def test_data_that_do_not_solve_the_given_equation_are_flagged(workdir):
     assert right["equation_misfit"] < 1e-3 and not any("look like" in m for m in right["messages"])
     assert wrong["equation_misfit"] > 0.8 and any("look like smooth solutions of u_t = u_xx" in m
                                                   for m in wrong["messages"]), wrong["messages"]
-    # the function itself: a KdV soliton train solves KdV, not Burgers' or the heat equation
+    # the function itself: KdV data solve KdV, not the heat equation
     sample = load_samples("kdv", None, opts)
     assert equation_misfit(sample.u, sample.x, sample.t, "kdv") < 1e-3
     assert equation_misfit(sample.u, sample.x, sample.t, "heat") > 0.8
